@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+
+namespace RnnCluster.Numerics;
+
+/// <summary>
+/// Raw P/Invoke declarations into Intel MKL's single dynamic library <c>libmkl_rt.so</c>
+/// (cblas, VML and the service functions). Callers go through <see cref="Mkl"/>, which loads
+/// the library and picks the threading layer first.
+/// </summary>
+internal static unsafe class MklNative
+{
+    public const string Library = "mkl_rt";
+
+    public const int RowMajor = 101;
+    public const int ColMajor = 102;
+    public const int NoTrans = 111;
+    public const int Trans = 112;
+
+    public const int ThreadingIntel = 0;
+    public const int ThreadingSequential = 1;
+    public const int ThreadingGnu = 3;
+
+    // Conditional numerical reproducibility: results independent of memory alignment.
+    public const int CbwrAuto = 2;
+    public const int CbwrStrict = 0x10000;
+
+    // VML accuracy: high accuracy (the default) is what Keras parity is checked against.
+    public const uint VmlHighAccuracy = 0x2;
+
+    [DllImport(Library, EntryPoint = "cblas_sgemm")]
+    public static extern void Sgemm(int layout, int transA, int transB, int m, int n, int k,
+        float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc);
+
+    [DllImport(Library, EntryPoint = "cblas_dgemm")]
+    public static extern void Dgemm(int layout, int transA, int transB, int m, int n, int k,
+        double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
+
+    [DllImport(Library, EntryPoint = "cblas_saxpy")]
+    public static extern void Saxpy(int n, float alpha, float* x, int incx, float* y, int incy);
+
+    [DllImport(Library, EntryPoint = "cblas_daxpy")]
+    public static extern void Daxpy(int n, double alpha, double* x, int incx, double* y, int incy);
+
+    [DllImport(Library, EntryPoint = "cblas_sscal")]
+    public static extern void Sscal(int n, float alpha, float* x, int incx);
+
+    [DllImport(Library, EntryPoint = "cblas_dscal")]
+    public static extern void Dscal(int n, double alpha, double* x, int incx);
+
+    [DllImport(Library, EntryPoint = "cblas_sdot")]
+    public static extern float Sdot(int n, float* x, int incx, float* y, int incy);
+
+    [DllImport(Library, EntryPoint = "cblas_ddot")]
+    public static extern double Ddot(int n, double* x, int incx, double* y, int incy);
+
+    [DllImport(Library, EntryPoint = "vsTanh")]
+    public static extern void VsTanh(int n, float* a, float* y);
+
+    [DllImport(Library, EntryPoint = "vdTanh")]
+    public static extern void VdTanh(int n, double* a, double* y);
+
+    [DllImport(Library, EntryPoint = "vsExp")]
+    public static extern void VsExp(int n, float* a, float* y);
+
+    [DllImport(Library, EntryPoint = "vdExp")]
+    public static extern void VdExp(int n, double* a, double* y);
+
+    [DllImport(Library, EntryPoint = "vmlSetMode")]
+    public static extern uint VmlSetMode(uint mode);
+
+    [DllImport(Library, EntryPoint = "MKL_Set_Threading_Layer")]
+    public static extern int SetThreadingLayer(int layer);
+
+    [DllImport(Library, EntryPoint = "MKL_Set_Num_Threads")]
+    public static extern void SetNumThreads(int n);
+
+    [DllImport(Library, EntryPoint = "MKL_Get_Max_Threads")]
+    public static extern int GetMaxThreads();
+
+    [DllImport(Library, EntryPoint = "MKL_CBWR_Set")]
+    public static extern int CbwrSet(int settings);
+
+    [DllImport(Library, EntryPoint = "MKL_Get_Version_String")]
+    public static extern void GetVersionString(byte* buffer, int length);
+}
