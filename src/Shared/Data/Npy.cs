@@ -1,0 +1,639 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace RnnCluster.Data;
+
+/// <summary>
+/// A .npy or .npz input that cannot be read: bad magic, malformed header, unsupported dtype or
+/// layout, truncated data, or a broken zip. The message starts with the source (file name, and for
+/// an .npz the entry: "data.npz/x.npy") followed by the problem.
+/// </summary>
+public sealed class NpyFormatException : IOException
+{
+    public NpyFormatException(string sourceName, string problem)
+        : base($"{sourceName}: {problem}")
+    {
+        SourceName = sourceName;
+        Problem = problem;
+    }
+
+    public NpyFormatException(string sourceName, string problem, Exception? innerException)
+        : base($"{sourceName}: {problem}", innerException)
+    {
+        SourceName = sourceName;
+        Problem = problem;
+    }
+
+    /// <summary>The file (and entry) that could not be read.</summary>
+    public string SourceName { get; }
+
+    /// <summary>What is wrong with it (the message without the source).</summary>
+    public string Problem { get; }
+}
+
+/// <summary>
+/// Reads and writes numpy's .npy format (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html).
+/// Reading accepts format versions 1.0, 2.0 and 3.0, C-ordered arrays of
+/// float32/float64/int8..int64/uint8..uint64/bool in little-endian, big-endian (byte-swapped on
+/// read) or native ('=') order. Writing produces what <c>np.save</c> produces: version 1.0
+/// (2.0 when the header exceeds 65535 bytes), little-endian, the header dict in numpy's key order
+/// with its spare room for growth, padded with spaces and '\n' so the data starts at a multiple of 64.
+/// </summary>
+public static class Npy
+{
+    private const int ArrayAlign = 64;
+    private const int GrowthAxisMaxDigits = 21;
+    private const int MaxHeaderLength = 1 << 24;
+    private const int ChunkBytes = 1 << 24;
+    private const string Supported =
+        "supported: float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64, bool";
+
+    private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+
+    /// <summary>Reads one array from <paramref name="path"/>.</summary>
+    /// <exception cref="FileNotFoundException">"data file not found: path".</exception>
+    /// <exception cref="NpyFormatException">The file is not a readable .npy.</exception>
+    public static NpyArray ReadFile(string path)
+    {
+        using var stream = OpenRead(path);
+        return Read(stream, path);
+    }
+
+    /// <summary>
+    /// Reads one array from the current position of <paramref name="s"/>, consuming exactly the
+    /// header and the data (anything after it is left unread). <paramref name="sourceName"/> names
+    /// the input in error messages.
+    /// </summary>
+    public static NpyArray Read(Stream s, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        long? available = null;
+        if (s.CanSeek)
+        {
+            try { available = s.Length - s.Position; }
+            catch (NotSupportedException) { available = null; }
+        }
+        return ReadCore(s, sourceName ?? "<stream>", available);
+    }
+
+    /// <summary>Writes <paramref name="a"/> to <paramref name="path"/> (created or overwritten).</summary>
+    public static void WriteFile(string path, NpyArray a)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(a);
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        Write(stream, a);
+    }
+
+    /// <summary>Writes <paramref name="a"/> in .npy format at the current position of <paramref name="s"/>.</summary>
+    public static void Write(Stream s, NpyArray a)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(a);
+        s.Write(BuildHeader(a));
+        switch (a.Data)
+        {
+            case float[] d: WriteElements(s, d); break;
+            case double[] d: WriteElements(s, d); break;
+            case sbyte[] d: WriteElements(s, d); break;
+            case short[] d: WriteElements(s, d); break;
+            case int[] d: WriteElements(s, d); break;
+            case long[] d: WriteElements(s, d); break;
+            case byte[] d: WriteElements(s, d); break;
+            case ushort[] d: WriteElements(s, d); break;
+            case uint[] d: WriteElements(s, d); break;
+            case ulong[] d: WriteElements(s, d); break;
+            case bool[] d: WriteBools(s, d); break;
+            default: throw new InvalidOperationException($"unexpected data type {a.Data.GetType().Name}");
+        }
+    }
+
+    /// <summary>Opens a file for reading, turning a missing file into "data file not found: path".</summary>
+    internal static FileStream OpenRead(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new FileNotFoundException($"data file not found: {path}", path, e);
+        }
+        catch (DirectoryNotFoundException e)
+        {
+            throw new FileNotFoundException($"data file not found: {path} (directory does not exist)", path, e);
+        }
+    }
+
+    /// <summary>The magic, version, length and padded header dict that precede the data.</summary>
+    internal static byte[] BuildHeader(NpyArray a)
+    {
+        var shape = a.Shape;
+        var dict = new StringBuilder()
+            .Append("{'descr': '").Append(a.DType.Descr())
+            .Append("', 'fortran_order': False, 'shape': ")
+            .Append(NpyArray.FormatShape(shape))
+            .Append(", }");
+        // numpy leaves room to rewrite the first dimension in place (np.lib.format GROWTH_AXIS_MAX_DIGITS).
+        if (shape.Length > 0)
+            dict.Append(' ', Math.Max(0, GrowthAxisMaxDigits - shape[0].ToString(CultureInfo.InvariantCulture).Length));
+
+        int textLength = dict.Length + 1; // + '\n'
+        int major = 1, prefixLength = Magic.Length + 2 + 2;
+        int padding = ArrayAlign - (prefixLength + textLength) % ArrayAlign;
+        if (textLength + padding > ushort.MaxValue)
+        {
+            major = 2;
+            prefixLength = Magic.Length + 2 + 4;
+            padding = ArrayAlign - (prefixLength + textLength) % ArrayAlign;
+        }
+
+        var header = new byte[prefixLength + textLength + padding];
+        Magic.CopyTo(header);
+        header[6] = (byte)major;
+        header[7] = 0;
+        if (major == 1)
+            BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), (ushort)(textLength + padding));
+        else
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(8), (uint)(textLength + padding));
+        int at = prefixLength + Encoding.ASCII.GetBytes(dict.ToString(), header.AsSpan(prefixLength));
+        header.AsSpan(at, padding).Fill((byte)' ');
+        header[^1] = (byte)'\n';
+        return header;
+    }
+
+    /// <summary>Reads one array; <paramref name="available"/> is how many bytes the stream still holds, when known.</summary>
+    internal static NpyArray ReadCore(Stream s, string source, long? available)
+    {
+        Span<byte> prefix = stackalloc byte[8];
+        int got = s.ReadAtLeast(prefix, prefix.Length, throwOnEndOfStream: false);
+        if (got == 0)
+            throw new NpyFormatException(source, "empty input, not a .npy file");
+        if (got < Magic.Length || !prefix[..Magic.Length].SequenceEqual(Magic))
+            throw new NpyFormatException(source,
+                $"not a .npy file (bad magic: expected \\x93NUMPY, found '{Printable(prefix[..Math.Min(got, Magic.Length)])}')");
+        if (got < prefix.Length)
+            throw new NpyFormatException(source, "truncated header: the format version is missing");
+
+        int major = prefix[6], minor = prefix[7];
+        int lengthSize = major switch { 1 => 2, 2 or 3 => 4, _ => 0 };
+        if (lengthSize == 0 || minor != 0)
+            throw new NpyFormatException(source, $"unsupported .npy format version {major}.{minor} (supported: 1.0, 2.0, 3.0)");
+
+        Span<byte> lengthBytes = stackalloc byte[4];
+        got = s.ReadAtLeast(lengthBytes[..lengthSize], lengthSize, throwOnEndOfStream: false);
+        if (got < lengthSize)
+            throw new NpyFormatException(source, "truncated header: the header length is missing");
+        long headerLength = lengthSize == 2
+            ? BinaryPrimitives.ReadUInt16LittleEndian(lengthBytes)
+            : BinaryPrimitives.ReadUInt32LittleEndian(lengthBytes);
+        if (headerLength > MaxHeaderLength)
+            throw new NpyFormatException(source, $"header length {headerLength} is implausibly large (limit {MaxHeaderLength})");
+
+        var headerBytes = new byte[headerLength];
+        got = s.ReadAtLeast(headerBytes, headerBytes.Length, throwOnEndOfStream: false);
+        if (got < headerLength)
+            throw new NpyFormatException(source, $"truncated header: expected {headerLength} header bytes, found {got}");
+
+        string headerText;
+        try
+        {
+            headerText = major == 3
+                ? new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(headerBytes)
+                : Encoding.Latin1.GetString(headerBytes);
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new NpyFormatException(source, "header is not valid UTF-8 (required by format version 3.0)", e);
+        }
+
+        var (dtype, bigEndian, shape) = ParseHeader(headerText, source);
+        string what = $"shape {NpyArray.FormatShape(shape)} {dtype.NumpyName()}";
+        long count = NpyArray.ProductOrMinusOne(shape);
+        if (count < 0 || count > Array.MaxLength)
+            throw new NpyFormatException(source, $"{what} has more elements than a .NET array can hold");
+        long expectedBytes = count * dtype.ItemSize();
+
+        long dataAvailable = available.HasValue ? available.Value - (prefix.Length + lengthSize + headerLength) : long.MaxValue;
+        if (dataAvailable < expectedBytes)
+            throw new NpyFormatException(source, $"expected {expectedBytes} bytes of data for {what}, found {Math.Max(0, dataAvailable)}");
+
+        int n = (int)count;
+        Array data;
+        long read;
+        switch (dtype)
+        {
+            case NpyDType.Float32: { var d = new float[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.Float64: { var d = new double[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.Int8: { var d = new sbyte[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.Int16: { var d = new short[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.Int32: { var d = new int[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.Int64: { var d = new long[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.UInt8: { var d = new byte[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.UInt16: { var d = new ushort[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.UInt32: { var d = new uint[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.UInt64: { var d = new ulong[n]; read = ReadElements(s, d); data = d; break; }
+            case NpyDType.Bool:
+            {
+                var d = new bool[n];
+                read = ReadElements(s, d);
+                // numpy bools are 0/1, but make sure every non-zero byte is a canonical true.
+                foreach (ref byte b in MemoryMarshal.AsBytes(d.AsSpan()))
+                {
+                    if (b > 1) b = 1;
+                }
+                data = d;
+                break;
+            }
+            default: throw new InvalidOperationException($"unexpected dtype {dtype}");
+        }
+        if (read < expectedBytes)
+            throw new NpyFormatException(source, $"expected {expectedBytes} bytes of data for {what}, found {read}");
+
+        if (dtype.ItemSize() > 1 && bigEndian == BitConverter.IsLittleEndian)
+            SwapBytes(data);
+        return new NpyArray(dtype, shape, data);
+    }
+
+    private static (NpyDType DType, bool BigEndian, int[] Shape) ParseHeader(string text, string source)
+    {
+        object? literal;
+        try
+        {
+            literal = new PyLiteralParser(text).ParseDocument();
+        }
+        catch (FormatException e)
+        {
+            throw new NpyFormatException(source, $"malformed header ({e.Message}): {Abbreviate(text)}", e);
+        }
+        if (literal is not PyDict dict)
+            throw new NpyFormatException(source, $"malformed header (not a dict): {Abbreviate(text)}");
+
+        object? Get(string key) => dict.TryGet(key, out var value)
+            ? value
+            : throw new NpyFormatException(source, $"header has no '{key}' key: {Abbreviate(text)}");
+
+        var descr = Get("descr");
+        var fortran = Get("fortran_order");
+        var shapeValue = Get("shape");
+
+        if (descr is not string descrText || !TryParseDescr(descrText, out var dtype, out bool bigEndian))
+        {
+            string note = descr is List<object?> or PyDict ? "; structured dtypes are not supported" : "";
+            throw new NpyFormatException(source, $"unsupported dtype {PyLiteralParser.Repr(descr)} ({Supported}{note})");
+        }
+
+        if (fortran is not bool fortranOrder)
+            throw new NpyFormatException(source, $"header 'fortran_order' must be True or False, got {PyLiteralParser.Repr(fortran)}");
+        if (fortranOrder)
+            throw new NpyFormatException(source,
+                "fortran_order True (column-major) arrays are not supported; save a C-ordered array (np.ascontiguousarray)");
+
+        IReadOnlyList<object?> dims = shapeValue switch
+        {
+            PyTuple t => t.Items,
+            List<object?> l => l,
+            long single => [single], // lenient: "(5)" is Python for 5
+            _ => throw new NpyFormatException(source, $"header 'shape' must be a tuple of integers, got {PyLiteralParser.Repr(shapeValue)}"),
+        };
+        var shape = new int[dims.Count];
+        for (int i = 0; i < dims.Count; i++)
+        {
+            if (dims[i] is not long dim || dim < 0 || dim > int.MaxValue)
+                throw new NpyFormatException(source,
+                    $"header 'shape' must hold integers from 0 to {int.MaxValue}, got {PyLiteralParser.Repr(shapeValue)}");
+            shape[i] = (int)dim;
+        }
+        return (dtype, bigEndian, shape);
+    }
+
+    /// <summary>Parses a simple descr such as '&lt;f4', '&gt;i8', '|u1', '=b1' (byte order, kind, size).</summary>
+    private static bool TryParseDescr(string descr, out NpyDType dtype, out bool bigEndian)
+    {
+        dtype = default;
+        bigEndian = false;
+        char order = descr.Length > 0 && descr[0] is '<' or '>' or '|' or '=' ? descr[0] : '=';
+        string rest = descr.Length > 0 && descr[0] is '<' or '>' or '|' or '=' ? descr[1..] : descr;
+        if (rest.Length < 2 || !int.TryParse(rest.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int size))
+            return false;
+        NpyDType? t = (rest[0], size) switch
+        {
+            ('f', 4) => NpyDType.Float32,
+            ('f', 8) => NpyDType.Float64,
+            ('i', 1) => NpyDType.Int8,
+            ('i', 2) => NpyDType.Int16,
+            ('i', 4) => NpyDType.Int32,
+            ('i', 8) => NpyDType.Int64,
+            ('u', 1) => NpyDType.UInt8,
+            ('u', 2) => NpyDType.UInt16,
+            ('u', 4) => NpyDType.UInt32,
+            ('u', 8) => NpyDType.UInt64,
+            ('b', 1) => NpyDType.Bool,
+            _ => null,
+        };
+        if (t is null) return false;
+        if (size > 1)
+        {
+            switch (order)
+            {
+                case '<': bigEndian = false; break;
+                case '>': bigEndian = true; break;
+                case '=': bigEndian = !BitConverter.IsLittleEndian; break;
+                default: return false; // '|' (no byte order) is meaningless for multi-byte types
+            }
+        }
+        dtype = t.Value;
+        return true;
+    }
+
+    private static long ReadElements<T>(Stream s, T[] array) where T : unmanaged
+    {
+        int chunk = Math.Max(1, ChunkBytes / Unsafe.SizeOf<T>());
+        long total = 0;
+        for (int offset = 0; offset < array.Length; offset += chunk)
+        {
+            var bytes = MemoryMarshal.AsBytes(array.AsSpan(offset, Math.Min(chunk, array.Length - offset)));
+            int got = s.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+            total += got;
+            if (got < bytes.Length) break;
+        }
+        return total;
+    }
+
+    private static void WriteElements<T>(Stream s, T[] array) where T : unmanaged
+    {
+        int chunk = Math.Max(1, ChunkBytes / Unsafe.SizeOf<T>());
+        bool swap = !BitConverter.IsLittleEndian && Unsafe.SizeOf<T>() > 1;
+        T[]? buffer = swap ? new T[Math.Min(chunk, array.Length)] : null;
+        for (int offset = 0; offset < array.Length; offset += chunk)
+        {
+            var part = array.AsSpan(offset, Math.Min(chunk, array.Length - offset));
+            if (buffer is not null)
+            {
+                var copy = buffer.AsSpan(0, part.Length);
+                part.CopyTo(copy);
+                SwapBytes(copy);
+                s.Write(MemoryMarshal.AsBytes(copy));
+            }
+            else
+            {
+                s.Write(MemoryMarshal.AsBytes(part));
+            }
+        }
+    }
+
+    private static void WriteBools(Stream s, bool[] array)
+    {
+        var buffer = new byte[Math.Min(ChunkBytes, Math.Max(1, array.Length))];
+        for (int offset = 0; offset < array.Length; offset += buffer.Length)
+        {
+            int n = Math.Min(buffer.Length, array.Length - offset);
+            for (int i = 0; i < n; i++) buffer[i] = array[offset + i] ? (byte)1 : (byte)0;
+            s.Write(buffer, 0, n);
+        }
+    }
+
+    private static void SwapBytes(Array data)
+    {
+        switch (data)
+        {
+            case float[] d: SwapBytes(d.AsSpan()); break;
+            case double[] d: SwapBytes(d.AsSpan()); break;
+            case short[] d: SwapBytes(d.AsSpan()); break;
+            case int[] d: SwapBytes(d.AsSpan()); break;
+            case long[] d: SwapBytes(d.AsSpan()); break;
+            case ushort[] d: SwapBytes(d.AsSpan()); break;
+            case uint[] d: SwapBytes(d.AsSpan()); break;
+            case ulong[] d: SwapBytes(d.AsSpan()); break;
+        }
+    }
+
+    private static void SwapBytes<T>(Span<T> span) where T : unmanaged
+    {
+        switch (Unsafe.SizeOf<T>())
+        {
+            case 2: { var v = MemoryMarshal.Cast<T, ushort>(span); BinaryPrimitives.ReverseEndianness(v, v); break; }
+            case 4: { var v = MemoryMarshal.Cast<T, uint>(span); BinaryPrimitives.ReverseEndianness(v, v); break; }
+            case 8: { var v = MemoryMarshal.Cast<T, ulong>(span); BinaryPrimitives.ReverseEndianness(v, v); break; }
+        }
+    }
+
+    private static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        var sb = new StringBuilder();
+        foreach (byte b in bytes)
+        {
+            if (b >= 0x20 && b < 0x7f && b != '\'' && b != '\\') sb.Append((char)b);
+            else sb.Append("\\x").Append(b.ToString("x2", CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+
+    private static string Abbreviate(string header)
+    {
+        string t = header.Trim();
+        return t.Length <= 200 ? t : string.Concat(t.AsSpan(0, 200), "...");
+    }
+
+    private sealed record PyTuple(List<object?> Items);
+
+    private sealed class PyDict
+    {
+        public List<KeyValuePair<object?, object?>> Items { get; } = [];
+
+        public bool TryGet(string key, out object? value)
+        {
+            // Python keeps the last value for a repeated key.
+            for (int i = Items.Count - 1; i >= 0; i--)
+            {
+                if (Items[i].Key is string k && k == key)
+                {
+                    value = Items[i].Value;
+                    return true;
+                }
+            }
+            value = null;
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Parses the subset of Python literal syntax that .npy headers use: dicts, tuples, lists,
+    /// strings ('..' or ".."), integers (with Python 2's L suffix), floats, True/False/None.
+    /// Throws <see cref="FormatException"/> describing the first problem.
+    /// </summary>
+    private sealed class PyLiteralParser(string text)
+    {
+        private const int MaxDepth = 64;
+        private int _pos;
+        private int _depth;
+
+        public object? ParseDocument()
+        {
+            var value = ParseValue();
+            SkipWhitespace();
+            if (_pos < text.Length)
+                throw Error($"unexpected '{text[_pos]}' after the end of the dict");
+            return value;
+        }
+
+        public static string Repr(object? value) => value switch
+        {
+            null => "None",
+            string s => "'" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'",
+            bool b => b ? "True" : "False",
+            long l => l.ToString(CultureInfo.InvariantCulture),
+            double d => d.ToString("R", CultureInfo.InvariantCulture),
+            PyTuple t => t.Items.Count == 1 ? $"({Repr(t.Items[0])},)" : "(" + string.Join(", ", t.Items.Select(Repr)) + ")",
+            List<object?> l => "[" + string.Join(", ", l.Select(Repr)) + "]",
+            PyDict d => "{" + string.Join(", ", d.Items.Select(kv => $"{Repr(kv.Key)}: {Repr(kv.Value)}")) + "}",
+            _ => value.ToString() ?? "",
+        };
+
+        private object? ParseValue()
+        {
+            SkipWhitespace();
+            if (_pos >= text.Length) throw Error("unexpected end of header");
+            char c = text[_pos];
+            switch (c)
+            {
+                case '{':
+                    return Nested(ParseDict);
+                case '(':
+                    return Nested(() => ParseSequence(')', tuple: true));
+                case '[':
+                    return Nested(() => ParseSequence(']', tuple: false));
+                case '\'' or '"':
+                    return ParseString();
+            }
+            if (c is 'u' or 'U' or 'b' or 'B' or 'r' or 'R' && _pos + 1 < text.Length && text[_pos + 1] is '\'' or '"')
+            {
+                _pos++;
+                return ParseString(raw: c is 'r' or 'R');
+            }
+            if (char.IsAsciiDigit(c) || c is '-' or '+' or '.')
+                return ParseNumber();
+            if (char.IsAsciiLetter(c) || c == '_')
+            {
+                int start = _pos;
+                while (_pos < text.Length && (char.IsAsciiLetterOrDigit(text[_pos]) || text[_pos] == '_')) _pos++;
+                string name = text[start.._pos];
+                return name switch
+                {
+                    "True" => true,
+                    "False" => false,
+                    "None" => null,
+                    _ => throw Error($"unexpected name '{name}' at offset {start}"),
+                };
+            }
+            throw Error($"unexpected '{c}' at offset {_pos}");
+        }
+
+        private object? Nested(Func<object?> parse)
+        {
+            if (++_depth > MaxDepth) throw Error("nesting too deep");
+            var value = parse();
+            _depth--;
+            return value;
+        }
+
+        private PyDict ParseDict()
+        {
+            _pos++; // '{'
+            var dict = new PyDict();
+            while (true)
+            {
+                SkipWhitespace();
+                if (_pos < text.Length && text[_pos] == '}') { _pos++; return dict; }
+                var key = ParseValue();
+                SkipWhitespace();
+                if (_pos >= text.Length || text[_pos] != ':')
+                    throw Error($"expected ':' after key {Repr(key)}");
+                _pos++;
+                var value = ParseValue();
+                dict.Items.Add(new(key, value));
+                SkipWhitespace();
+                if (_pos >= text.Length) throw Error("unterminated dict (missing '}')");
+                if (text[_pos] == ',') { _pos++; continue; }
+                if (text[_pos] == '}') { _pos++; return dict; }
+                throw Error($"expected ',' or '}}' at offset {_pos}, found '{text[_pos]}'");
+            }
+        }
+
+        private object? ParseSequence(char close, bool tuple)
+        {
+            _pos++; // '(' or '['
+            var items = new List<object?>();
+            bool sawComma = false;
+            while (true)
+            {
+                SkipWhitespace();
+                if (_pos < text.Length && text[_pos] == close) { _pos++; break; }
+                items.Add(ParseValue());
+                SkipWhitespace();
+                if (_pos >= text.Length) throw Error($"unterminated sequence (missing '{close}')");
+                if (text[_pos] == ',') { _pos++; sawComma = true; continue; }
+                if (text[_pos] == close) { _pos++; break; }
+                throw Error($"expected ',' or '{close}' at offset {_pos}, found '{text[_pos]}'");
+            }
+            if (!tuple) return items;
+            // "(x)" is a parenthesised value in Python, not a tuple.
+            return items.Count == 1 && !sawComma ? items[0] : new PyTuple(items);
+        }
+
+        private string ParseString(bool raw = false)
+        {
+            char quote = text[_pos++];
+            var sb = new StringBuilder();
+            while (true)
+            {
+                if (_pos >= text.Length) throw Error("unterminated string");
+                char c = text[_pos++];
+                if (c == quote) return sb.ToString();
+                if (c == '\\' && !raw)
+                {
+                    if (_pos >= text.Length) throw Error("unterminated string");
+                    char e = text[_pos++];
+                    sb.Append(e switch { 'n' => '\n', 't' => '\t', 'r' => '\r', '0' => '\0', _ => e });
+                }
+                else
+                {
+                    sb.Append(c);
+                }
+            }
+        }
+
+        private object ParseNumber()
+        {
+            int start = _pos;
+            if (text[_pos] is '+' or '-') _pos++;
+            while (_pos < text.Length)
+            {
+                char c = text[_pos];
+                bool exponentSign = c is '+' or '-' && _pos > start && text[_pos - 1] is 'e' or 'E';
+                if (!char.IsAsciiLetterOrDigit(c) && c != '.' && c != '_' && !exponentSign) break;
+                _pos++;
+            }
+            string token = text[start.._pos].Replace("_", "", StringComparison.Ordinal);
+            string integer = token.EndsWith('L') || token.EndsWith('l') ? token[..^1] : token;
+            if (long.TryParse(integer, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l))
+                return l;
+            if (integer.Length > 0 && integer.TrimStart('+', '-').All(char.IsAsciiDigit))
+                throw Error($"integer {token} is too large");
+            if (double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double d))
+                return d;
+            throw Error($"invalid number '{token}' at offset {start}");
+        }
+
+        private void SkipWhitespace()
+        {
+            while (_pos < text.Length && (char.IsWhiteSpace(text[_pos]) || text[_pos] == '\0')) _pos++;
+        }
+
+        private static FormatException Error(string message) => new(message);
+    }
+}

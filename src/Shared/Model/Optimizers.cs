@@ -1,0 +1,161 @@
+using System.Text.Json.Serialization;
+
+namespace RnnCluster.Model;
+
+/// <summary>
+/// An optimizer's description (JSON, travels in job files and checkpoints): kind sgd, adam or
+/// rmsprop, Keras's defaults, and optional clipping of the averaged gradient.
+/// </summary>
+public sealed record OptimizerSpec
+{
+    public string Kind { get; init; } = "adam";
+    public float LearningRate { get; init; } = 0.001f;
+    public float Beta1 { get; init; } = 0.9f;
+    public float Beta2 { get; init; } = 0.999f;
+    public float Epsilon { get; init; } = 1e-7f;
+    public float Momentum { get; init; }
+    public bool Nesterov { get; init; }
+    public float Rho { get; init; } = 0.9f;
+
+    /// <summary>Clip the whole gradient to this global L2 norm (Keras global_clipnorm).</summary>
+    public float? ClipNorm { get; init; }
+
+    /// <summary>Clip every gradient value to [-v, v] (Keras clipvalue).</summary>
+    public float? ClipValue { get; init; }
+
+    public IOptimizer Create() => Kind.Trim().ToLowerInvariant() switch
+    {
+        "adam" => new Adam(this),
+        "sgd" => new Sgd(this),
+        "rmsprop" => new RmsProp(this),
+        _ => throw new ModelException($"unknown optimizer '{Kind}': expected sgd, adam or rmsprop"),
+    };
+}
+
+/// <summary>Updates a flat parameter vector from the batch-mean gradient, in place.</summary>
+public interface IOptimizer
+{
+    OptimizerSpec Spec { get; }
+
+    /// <summary>Number of updates applied so far.</summary>
+    long Iterations { get; }
+
+    /// <summary>Clips <paramref name="gradients"/> (in place) as the spec asks, then updates <paramref name="parameters"/>.</summary>
+    void Step(Span<float> parameters, Span<float> gradients);
+}
+
+public abstract class OptimizerBase(OptimizerSpec spec) : IOptimizer
+{
+    public OptimizerSpec Spec { get; } = spec;
+    public long Iterations { get; private set; }
+
+    [JsonIgnore]
+    protected float[] Slot1 { get; private set; } = [];
+
+    [JsonIgnore]
+    protected float[] Slot2 { get; private set; } = [];
+
+    public void Step(Span<float> parameters, Span<float> gradients)
+    {
+        if (parameters.Length != gradients.Length)
+            throw new ModelException($"gradient has {gradients.Length} values, parameters {parameters.Length}");
+        if (Slot1.Length != parameters.Length)
+        {
+            Slot1 = new float[parameters.Length];
+            Slot2 = new float[parameters.Length];
+        }
+        Clipping.Apply(gradients, Spec.ClipNorm, Spec.ClipValue);
+        Iterations++;
+        Update(parameters, gradients, Iterations);
+    }
+
+    protected abstract void Update(Span<float> w, ReadOnlySpan<float> g, long t);
+}
+
+/// <summary>Keras Adam: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); w -= lr_t m / (sqrt(v) + eps).</summary>
+public sealed class Adam(OptimizerSpec spec) : OptimizerBase(spec)
+{
+    public Adam(float learningRate = 0.001f) : this(new OptimizerSpec { Kind = "adam", LearningRate = learningRate }) { }
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, long t)
+    {
+        float b1 = Spec.Beta1, b2 = Spec.Beta2, eps = Spec.Epsilon;
+        float lrT = (float)(Spec.LearningRate * Math.Sqrt(1 - Math.Pow(b2, t)) / (1 - Math.Pow(b1, t)));
+        var m = Slot1;
+        var v = Slot2;
+        for (int i = 0; i < w.Length; i++)
+        {
+            m[i] += (g[i] - m[i]) * (1f - b1);
+            v[i] += (g[i] * g[i] - v[i]) * (1f - b2);
+            w[i] -= lrT * m[i] / (MathF.Sqrt(v[i]) + eps);
+        }
+    }
+}
+
+/// <summary>Keras SGD: m = momentum m - lr g; w += m (or momentum m - lr g with Nesterov).</summary>
+public sealed class Sgd(OptimizerSpec spec) : OptimizerBase(spec)
+{
+    public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false)
+        : this(new OptimizerSpec { Kind = "sgd", LearningRate = learningRate, Momentum = momentum, Nesterov = nesterov }) { }
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, long t)
+    {
+        float lr = Spec.LearningRate, mu = Spec.Momentum;
+        if (mu == 0f)
+        {
+            for (int i = 0; i < w.Length; i++) w[i] -= lr * g[i];
+            return;
+        }
+        var m = Slot1;
+        for (int i = 0; i < w.Length; i++)
+        {
+            m[i] = mu * m[i] - lr * g[i];
+            w[i] += Spec.Nesterov ? mu * m[i] - lr * g[i] : m[i];
+        }
+    }
+}
+
+/// <summary>Keras RMSprop: v = rho v + (1 - rho) g^2; w -= lr g / (sqrt(v) + eps); optional momentum.</summary>
+public sealed class RmsProp(OptimizerSpec spec) : OptimizerBase(spec)
+{
+    public RmsProp(float learningRate = 0.001f, float rho = 0.9f)
+        : this(new OptimizerSpec { Kind = "rmsprop", LearningRate = learningRate, Rho = rho }) { }
+
+    protected override void Update(Span<float> w, ReadOnlySpan<float> g, long t)
+    {
+        float lr = Spec.LearningRate, rho = Spec.Rho, eps = Spec.Epsilon, mu = Spec.Momentum;
+        var v = Slot1;
+        var m = Slot2;
+        for (int i = 0; i < w.Length; i++)
+        {
+            v[i] = rho * v[i] + (1f - rho) * g[i] * g[i];
+            float step = lr * g[i] / (MathF.Sqrt(v[i]) + eps);
+            if (mu > 0f)
+            {
+                m[i] = mu * m[i] + step;
+                w[i] -= m[i];
+            }
+            else w[i] -= step;
+        }
+    }
+}
+
+public static class Clipping
+{
+    public static void Apply(Span<float> g, float? clipNorm, float? clipValue)
+    {
+        if (clipValue is { } cv)
+            for (int i = 0; i < g.Length; i++) g[i] = Math.Clamp(g[i], -cv, cv);
+        if (clipNorm is { } cn)
+        {
+            double sq = 0;
+            foreach (var v in g) sq += (double)v * v;
+            double norm = Math.Sqrt(sq);
+            if (norm > cn)
+            {
+                float f = (float)(cn / norm);
+                for (int i = 0; i < g.Length; i++) g[i] *= f;
+            }
+        }
+    }
+}
