@@ -94,20 +94,21 @@ public static class Npy
         ArgumentNullException.ThrowIfNull(s);
         ArgumentNullException.ThrowIfNull(a);
         s.Write(BuildHeader(a));
-        switch (a.Data)
+        // Switch on the dtype, not the array's runtime type: the CLR lets a byte[] pass as sbyte[], uint[] as int[], ...
+        switch (a.DType)
         {
-            case float[] d: WriteElements(s, d); break;
-            case double[] d: WriteElements(s, d); break;
-            case sbyte[] d: WriteElements(s, d); break;
-            case short[] d: WriteElements(s, d); break;
-            case int[] d: WriteElements(s, d); break;
-            case long[] d: WriteElements(s, d); break;
-            case byte[] d: WriteElements(s, d); break;
-            case ushort[] d: WriteElements(s, d); break;
-            case uint[] d: WriteElements(s, d); break;
-            case ulong[] d: WriteElements(s, d); break;
-            case bool[] d: WriteBools(s, d); break;
-            default: throw new InvalidOperationException($"unexpected data type {a.Data.GetType().Name}");
+            case NpyDType.Float32: WriteElements(s, (float[])a.Data); break;
+            case NpyDType.Float64: WriteElements(s, (double[])a.Data); break;
+            case NpyDType.Int8: WriteElements(s, (sbyte[])a.Data); break;
+            case NpyDType.Int16: WriteElements(s, (short[])a.Data); break;
+            case NpyDType.Int32: WriteElements(s, (int[])a.Data); break;
+            case NpyDType.Int64: WriteElements(s, (long[])a.Data); break;
+            case NpyDType.UInt8: WriteElements(s, (byte[])a.Data); break;
+            case NpyDType.UInt16: WriteElements(s, (ushort[])a.Data); break;
+            case NpyDType.UInt32: WriteElements(s, (uint[])a.Data); break;
+            case NpyDType.UInt64: WriteElements(s, (ulong[])a.Data); break;
+            case NpyDType.Bool: WriteBools(s, (bool[])a.Data); break;
+            default: throw new InvalidOperationException($"unexpected dtype {a.DType}");
         }
     }
 
@@ -255,7 +256,7 @@ public static class Npy
             throw new NpyFormatException(source, $"expected {expectedBytes} bytes of data for {what}, found {read}");
 
         if (dtype.ItemSize() > 1 && bigEndian == BitConverter.IsLittleEndian)
-            SwapBytes(data);
+            SwapBytes(dtype, data);
         return new NpyArray(dtype, shape, data);
     }
 
@@ -397,18 +398,18 @@ public static class Npy
         }
     }
 
-    private static void SwapBytes(Array data)
+    private static void SwapBytes(NpyDType dtype, Array data)
     {
-        switch (data)
+        switch (dtype)
         {
-            case float[] d: SwapBytes(d.AsSpan()); break;
-            case double[] d: SwapBytes(d.AsSpan()); break;
-            case short[] d: SwapBytes(d.AsSpan()); break;
-            case int[] d: SwapBytes(d.AsSpan()); break;
-            case long[] d: SwapBytes(d.AsSpan()); break;
-            case ushort[] d: SwapBytes(d.AsSpan()); break;
-            case uint[] d: SwapBytes(d.AsSpan()); break;
-            case ulong[] d: SwapBytes(d.AsSpan()); break;
+            case NpyDType.Float32: SwapBytes(((float[])data).AsSpan()); break;
+            case NpyDType.Float64: SwapBytes(((double[])data).AsSpan()); break;
+            case NpyDType.Int16: SwapBytes(((short[])data).AsSpan()); break;
+            case NpyDType.Int32: SwapBytes(((int[])data).AsSpan()); break;
+            case NpyDType.Int64: SwapBytes(((long[])data).AsSpan()); break;
+            case NpyDType.UInt16: SwapBytes(((ushort[])data).AsSpan()); break;
+            case NpyDType.UInt32: SwapBytes(((uint[])data).AsSpan()); break;
+            case NpyDType.UInt64: SwapBytes(((ulong[])data).AsSpan()); break;
         }
     }
 

@@ -178,37 +178,37 @@ public sealed class NpyArray
     public static NpyArray Scalar(double value) => new(NpyDType.Float64, [], new[] { value });
 
     /// <summary>The elements converted to float (a new array, also for float32). Bool gives 0 and 1.</summary>
-    public float[] ToFloats() => Data switch
+    public float[] ToFloats() => DType switch
     {
-        float[] a => (float[])a.Clone(),
-        double[] a => Convert<double, float>(a),
-        sbyte[] a => Convert<sbyte, float>(a),
-        short[] a => Convert<short, float>(a),
-        int[] a => Convert<int, float>(a),
-        long[] a => Convert<long, float>(a),
-        byte[] a => Convert<byte, float>(a),
-        ushort[] a => Convert<ushort, float>(a),
-        uint[] a => Convert<uint, float>(a),
-        ulong[] a => Convert<ulong, float>(a),
-        bool[] a => Array.ConvertAll(a, b => b ? 1f : 0f),
-        _ => throw new InvalidOperationException($"unexpected data type {Data.GetType().Name}"),
+        NpyDType.Float32 => (float[])Data.Clone(),
+        NpyDType.Float64 => Convert<double, float>((double[])Data),
+        NpyDType.Int8 => Convert<sbyte, float>((sbyte[])Data),
+        NpyDType.Int16 => Convert<short, float>((short[])Data),
+        NpyDType.Int32 => Convert<int, float>((int[])Data),
+        NpyDType.Int64 => Convert<long, float>((long[])Data),
+        NpyDType.UInt8 => Convert<byte, float>((byte[])Data),
+        NpyDType.UInt16 => Convert<ushort, float>((ushort[])Data),
+        NpyDType.UInt32 => Convert<uint, float>((uint[])Data),
+        NpyDType.UInt64 => Convert<ulong, float>((ulong[])Data),
+        NpyDType.Bool => Array.ConvertAll((bool[])Data, b => b ? 1f : 0f),
+        _ => throw new InvalidOperationException($"unexpected dtype {DType}"),
     };
 
     /// <summary>The elements converted to double (a new array, also for float64). Bool gives 0 and 1.</summary>
-    public double[] ToDoubles() => Data switch
+    public double[] ToDoubles() => DType switch
     {
-        double[] a => (double[])a.Clone(),
-        float[] a => Convert<float, double>(a),
-        sbyte[] a => Convert<sbyte, double>(a),
-        short[] a => Convert<short, double>(a),
-        int[] a => Convert<int, double>(a),
-        long[] a => Convert<long, double>(a),
-        byte[] a => Convert<byte, double>(a),
-        ushort[] a => Convert<ushort, double>(a),
-        uint[] a => Convert<uint, double>(a),
-        ulong[] a => Convert<ulong, double>(a),
-        bool[] a => Array.ConvertAll(a, b => b ? 1d : 0d),
-        _ => throw new InvalidOperationException($"unexpected data type {Data.GetType().Name}"),
+        NpyDType.Float64 => (double[])Data.Clone(),
+        NpyDType.Float32 => Convert<float, double>((float[])Data),
+        NpyDType.Int8 => Convert<sbyte, double>((sbyte[])Data),
+        NpyDType.Int16 => Convert<short, double>((short[])Data),
+        NpyDType.Int32 => Convert<int, double>((int[])Data),
+        NpyDType.Int64 => Convert<long, double>((long[])Data),
+        NpyDType.UInt8 => Convert<byte, double>((byte[])Data),
+        NpyDType.UInt16 => Convert<ushort, double>((ushort[])Data),
+        NpyDType.UInt32 => Convert<uint, double>((uint[])Data),
+        NpyDType.UInt64 => Convert<ulong, double>((ulong[])Data),
+        NpyDType.Bool => Array.ConvertAll((bool[])Data, b => b ? 1d : 0d),
+        _ => throw new InvalidOperationException($"unexpected dtype {DType}"),
     };
 
     /// <summary>E.g. "float32 (2, 3)".</summary>
