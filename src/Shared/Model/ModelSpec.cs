@@ -69,7 +69,9 @@ public sealed record ModelSpec
     public void Validate()
     {
         if (InputFeatures < 1) throw new ModelException($"model input_features must be at least 1, got {InputFeatures}");
-        if (Layers.Count == 0) throw new ModelException("model has no layers");
+        if (Layers is null || Layers.Count == 0) throw new ModelException("model has no layers");
+        for (int i = 0; i < Layers.Count; i++)
+            if (Layers[i] is null) throw new ModelException($"layer {i} is null");
         bool sequence = true;
         for (int i = 0; i < Layers.Count; i++)
         {

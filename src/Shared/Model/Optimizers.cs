@@ -115,7 +115,7 @@ public sealed class Sgd(OptimizerSpec spec) : OptimizerBase(spec)
     }
 }
 
-/// <summary>Keras RMSprop: v = rho v + (1 - rho) g^2; w -= lr g / (sqrt(v) + eps); optional momentum.</summary>
+/// <summary>Keras RMSprop: v = rho v + (1 - rho) g^2; w -= lr g / sqrt(v + eps); optional momentum.</summary>
 public sealed class RmsProp(OptimizerSpec spec) : OptimizerBase(spec)
 {
     public RmsProp(float learningRate = 0.001f, float rho = 0.9f)
@@ -129,7 +129,7 @@ public sealed class RmsProp(OptimizerSpec spec) : OptimizerBase(spec)
         for (int i = 0; i < w.Length; i++)
         {
             v[i] = rho * v[i] + (1f - rho) * g[i] * g[i];
-            float step = lr * g[i] / (MathF.Sqrt(v[i]) + eps);
+            float step = lr * g[i] / MathF.Sqrt(v[i] + eps);
             if (mu > 0f)
             {
                 m[i] = mu * m[i] + step;

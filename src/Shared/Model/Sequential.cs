@@ -160,17 +160,20 @@ public sealed class Sequential
     }
 
     /// <summary>Mean loss over x, in batches, from zero (or given) initial states; changes no state.</summary>
-    public double Evaluate(Tensor x, Tensor y, int batchSize = 32)
+    public double Evaluate(Tensor x, Tensor y, int batchSize = 32, IReadOnlyList<Tensor>? initialStates = null)
     {
         var (loss, _) = RequireCompiled();
+        if (batchSize < 1) throw new ModelException($"batch size must be at least 1, got {batchSize}");
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
+        CheckRowStates(initialStates, rows);
         double total = 0;
         int xRow = timesteps * Spec.InputFeatures, yRow = y.Length / rows;
         for (int start = 0; start < rows; start += batchSize)
         {
             int b = Math.Min(batchSize, rows - start);
-            Network.Forward(_parameters, x.Data.AsSpan(start * xRow, b * xRow), b, timesteps, null);
+            var states = initialStates?.Select(s => (Tensor?)Rows.Slice(s, start, b)).ToList();
+            Network.Forward(_parameters, x.Data.AsSpan(start * xRow, b * xRow), b, timesteps, states);
             total += Network.Loss(loss, y.Data.AsSpan(start * yRow, b * yRow));
         }
         return total / rows;
@@ -179,13 +182,17 @@ public sealed class Sequential
     /// <summary>
     /// Keras fit: epochs of batches (shuffled unless stateful), the last fraction of the rows held
     /// out for validation, optionally resetting stateful states at each epoch's end.
+    /// <paramref name="initialStates"/>: per-row initial states, one (rows, units) tensor per state
+    /// slot, gathered with each batch (Keras's initial_state fed as data).
     /// </summary>
     public History Fit(Tensor x, Tensor y, int batchSize = 32, int epochs = 1, bool? shuffle = null,
-        double validationSplit = 0, bool resetStatesEachEpoch = false, Action<int, double>? onEpoch = null)
+        double validationSplit = 0, bool resetStatesEachEpoch = false, Action<int, double>? onEpoch = null,
+        IReadOnlyList<Tensor>? initialStates = null)
     {
         var (loss, _) = RequireCompiled();
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
+        CheckRowStates(initialStates, rows);
         if (validationSplit is < 0 or >= 1) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
         int validationRows = (int)(rows * validationSplit);
         int trainRows = rows - validationRows;
@@ -207,10 +214,21 @@ public sealed class Sequential
                     batchX[batchRows.Length] = buffers = (Rows.Empty(trainX, batchRows.Length), Rows.Empty(trainY, batchRows.Length));
                 Rows.Gather(trainX, batchRows, buffers.X);
                 Rows.Gather(trainY, batchRows, buffers.Y);
-                sum += TrainOnBatch(buffers.X, buffers.Y) * batchRows.Length;
+                Tensor?[]? states = null;
+                if (initialStates is not null)
+                {
+                    states = new Tensor?[initialStates.Count];
+                    for (int k = 0; k < states.Length; k++)
+                    {
+                        states[k] = Rows.Empty(initialStates[k], batchRows.Length);
+                        Rows.Gather(initialStates[k], batchRows, states[k]!);
+                    }
+                }
+                sum += TrainOnBatch(buffers.X, buffers.Y, states) * batchRows.Length;
             }
             losses.Add(sum / trainRows);
-            if (valX is not null && valY is not null) validation.Add(Evaluate(valX, valY, batchSize));
+            if (valX is not null && valY is not null)
+                validation.Add(Evaluate(valX, valY, batchSize, initialStates?.Select(s => Rows.Slice(s, trainRows, validationRows)).ToList()));
             if (resetStatesEachEpoch) ResetStates();
             onEpoch?.Invoke(epoch, losses[^1]);
         }
@@ -277,6 +295,20 @@ public sealed class Sequential
         return Shapes.CheckInput(Spec, x);
     }
 
+    /// <summary>Per-row initial states: one (rows, units) tensor per state slot.</summary>
+    private void CheckRowStates(IReadOnlyList<Tensor>? states, int rows)
+    {
+        if (states is null) return;
+        if (states.Count != Network.StateSlots.Count)
+            throw new ModelException($"expected {Network.StateSlots.Count} per-row initial state tensors, got {states.Count}");
+        for (int k = 0; k < states.Count; k++)
+        {
+            var slot = Network.StateSlots[k];
+            if (!states[k].ShapeEquals(rows, slot.Units))
+                throw new ModelException($"initial states {Network.StateName(slot)} have shape {Tensor.FormatShape(states[k].Shape)}; expected ({rows}, {slot.Units})");
+        }
+    }
+
     private (ILoss, IOptimizer) RequireCompiled() =>
         (_loss ?? throw new ModelException("the model is not compiled: call Compile(loss, optimizer) first"), _optimizer!);
 
@@ -290,7 +322,9 @@ public sealed class Sequential
                 throw new ModelException($"stateful model has a fixed batch size of {_statefulBatch}; got a batch of {batch}");
         }
         if (explicitStates is not null) return explicitStates;
-        return IsStateful ? _states : null;
+        if (!IsStateful) return null;
+        // Only stateful layers carry states; the others start every batch from zeros.
+        return [.. _states.Select((t, k) => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful ? t : null)];
     }
 
     private void CarryStates(int batch)

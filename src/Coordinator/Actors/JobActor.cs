@@ -1,0 +1,452 @@
+using Akka.Actor;
+using Akka.Event;
+using RnnCluster.Jobs;
+using RnnCluster.Model;
+using RnnCluster.Numerics;
+using RnnCluster.Protocol;
+
+namespace RnnCluster.Coordinator.Actors;
+
+/// <summary>The live workers changed (sent by the coordinator to its jobs; never leaves the process).</summary>
+internal sealed record WorkersChanged(IReadOnlyList<IActorRef> Workers) : INoSerializationVerificationNeeded;
+
+/// <summary>
+/// Owns one job: model description, weights with a version, optimizer state, data cursor and,
+/// when stateful, the per-row state table. Each step cuts the global batch and its initial states
+/// into contiguous shards over the live workers, adds the returned gradient sums in shard order,
+/// divides by the batch size, clips and steps the optimizer, and sends the new weights out.
+/// Results for another job, an old step or an unknown shard are logged and ignored. It runs on
+/// its own pinned dispatcher so aggregation never holds up other actors' threads.
+/// </summary>
+public sealed class JobActor : ReceiveActor, IWithUnboundedStash
+{
+    private sealed record NextStep : INoSerializationVerificationNeeded
+    {
+        public static readonly NextStep Instance = new();
+    }
+
+    private sealed record EvaluationPart(int Index, object Reply) : INoSerializationVerificationNeeded;
+
+    private sealed record ShardInfo(int Index, RowRange Range, IActorRef Worker);
+
+    private sealed record Batch(Tensor X, Tensor Y, Tensor[] DataStates, RowRange[] Ranges);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly string _jobId;
+    private readonly JobSpec _job;
+    private readonly Dataset _data;
+    private readonly Network _network;
+    private readonly ILoss _loss;
+    private readonly IOptimizer _optimizer;
+    private readonly BatchPlan _plan;
+    private readonly int _trainRows;
+    private readonly StateTable? _stateTable;
+    private readonly HashSet<IActorRef> _subscribers = [];
+    private readonly List<IActorRef> _workers = [];
+    private readonly Dictionary<long, ShardInfo> _inflight = [];
+    private readonly List<double> _epochLosses = [];
+    private float[] _parameters;
+    private long _version;
+    private int _epoch;
+    private int _batchIndex;
+    private long _step;
+    private long _nextShardId;
+    private int[] _order;
+    private Batch? _batch;
+    private ShardResult?[] _results = [];
+    private object?[] _evaluation = [];
+    private RowRange[] _evaluationRanges = [];
+    private double _epochLossSum;
+    private int _epochRows;
+    private double _lastLoss = double.NaN;
+    private bool _stopRequested;
+    private JobState _state = JobState.WaitingForWorkers;
+    private string? _error;
+    private int _predictRoundRobin;
+
+    public IStash Stash { get; set; } = null!;
+
+    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber)
+    {
+        _jobId = jobId;
+        _job = job;
+        _data = data;
+        var modelSpec = job.ModelFor(data.X.Shape[2]);
+        // The coordinator never runs the model: the network only gives the weights' layout and names.
+        _network = new Network(modelSpec, new ManagedKernels());
+        _loss = job.CreateLoss();
+        _optimizer = job.Optimizer.Create();
+        _parameters = Initializers.InitialParameters(_network, job.Seed);
+        int rows = data.X.Shape[0];
+        _trainRows = rows - (int)(rows * job.ValidationSplit);
+        _plan = new BatchPlan(_trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
+        _order = _plan.Order(0);
+        if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);
+
+        Receive<WorkersChanged>(w => OnWorkersChanged(w.Workers));
+        Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
+        Receive<SubscribeToJob>(Subscribe);
+        Receive<GetJobStatus>(_ => Sender.Tell(Status()));
+        Receive<GetWeights>(_ => Sender.Tell(new WeightsReply(_jobId, _version, NamedWeights())));
+        Receive<PredictRequest>(Predict);
+        Receive<StopJob>(_ =>
+        {
+            _stopRequested = true;
+            if (_state == JobState.WaitingForWorkers) End(JobState.Stopped, null);
+            Sender.Tell(Status());
+        });
+        Receive<ShardResult>(OnShardResult);
+        Receive<ShardFailed>(OnShardFailed);
+        Receive<EvaluationPart>(OnEvaluationPart);
+        Receive<ResetStates>(r => OnBoundary(() => ApplyReset(r)));
+        Receive<SetWeights>(s => OnBoundary(() => ApplySetWeights(s)));
+        Receive<NextStep>(_ => StartStep());
+
+        if (subscriber is not null)
+        {
+            _subscribers.Add(subscriber);
+            Context.Watch(subscriber);
+        }
+        OnWorkersChanged(workers);
+    }
+
+    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber = null) =>
+        Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
+
+    private bool Busy => _inflight.Count > 0 || _evaluation.Length > 0;
+
+    /// <summary>Changes to states and weights wait for the step in flight to finish.</summary>
+    private void OnBoundary(Action apply)
+    {
+        if (Busy)
+        {
+            Stash.Stash();
+            return;
+        }
+        apply();
+    }
+
+    private void OnWorkersChanged(IReadOnlyList<IActorRef> workers)
+    {
+        var added = workers.Where(w => !_workers.Contains(w)).ToList();
+        var lost = _workers.Where(w => !workers.Contains(w)).ToList();
+        _workers.Clear();
+        _workers.AddRange(workers);
+        if (_state is JobState.Failed or JobState.Stopped) return;
+        // New workers get the replica and the current weights; they take shards from the next step on.
+        var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
+        foreach (var w in added)
+        {
+            w.Tell(new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits));
+            w.Tell(weights);
+        }
+        if (_state == JobState.WaitingForWorkers && _workers.Count >= (_step == 0 ? _job.MinWorkers : 1))
+        {
+            _log.Info("job {0}: running on {1} worker(s)", _jobId, _workers.Count);
+            _state = JobState.Running;
+            Self.Tell(NextStep.Instance);
+            return;
+        }
+        if (lost.Count > 0 && _state == JobState.Running)
+        {
+            bool stepHit = _inflight.Values.Any(i => lost.Contains(i.Worker));
+            if (_workers.Count == 0)
+            {
+                _log.Warning("job {0}: no workers left; waiting", _jobId);
+                _inflight.Clear();
+                _evaluation = [];
+                _state = JobState.WaitingForWorkers;
+            }
+            else if (stepHit && _batch is not null)
+            {
+                _log.Warning("job {0}: a worker left during step {1}; recomputing it on {2} worker(s)", _jobId, _step, _workers.Count);
+                Dispatch(_batch.X, _batch.Y, _batch.DataStates);
+            }
+            else if (_evaluation.Length > 0) StartEvaluation();
+        }
+    }
+
+    private void Subscribe(SubscribeToJob s)
+    {
+        _subscribers.Add(s.Subscriber);
+        Context.Watch(s.Subscriber);
+        if (_state == JobState.Finished) s.Subscriber.Tell(new JobFinished(_jobId, _version, NamedWeights()));
+        if (_state is JobState.Failed or JobState.Stopped) s.Subscriber.Tell(new JobFailed(_jobId, _error ?? "stopped"));
+        Sender.Tell(new Subscribed(_jobId));
+    }
+
+    private void StartStep()
+    {
+        if (_state != JobState.Running || Busy) return;
+        if (_stopRequested)
+        {
+            End(JobState.Stopped, "stopped on request");
+            return;
+        }
+        if (_batchIndex == _plan.BatchesPerEpoch)
+        {
+            StartEvaluation();
+            return;
+        }
+        var rows = _plan.Batch(_order, _batchIndex);
+        var x = Gather(_data.X, rows);
+        var y = Gather(_data.Y, rows);
+        Dispatch(x, y, DataStates(rows));
+    }
+
+    /// <summary>The batch rows' initial states when the data carries them (state policy from_data).</summary>
+    private Tensor[] DataStates(ReadOnlySpan<int> rows)
+    {
+        if (_job.States.Policy != StatePolicyKind.FromData) return [];
+        var states = new Tensor[_data.InitialStates.Count];
+        for (int k = 0; k < states.Length; k++) states[k] = Gather(_data.InitialStates[k], rows);
+        return states;
+    }
+
+    private void Dispatch(Tensor x, Tensor y, Tensor[] dataStates)
+    {
+        int batch = x.Shape[0];
+        var ranges = ShardPlan.Cut(batch, _workers.Count);
+        _batch = new Batch(x, y, dataStates, ranges);
+        _inflight.Clear();
+        _results = new ShardResult?[ranges.Length];
+        for (int i = 0; i < ranges.Length; i++)
+        {
+            var range = ranges[i];
+            long shardId = _nextShardId++;
+            var worker = _workers[i];
+            _inflight[shardId] = new ShardInfo(i, range, worker);
+            // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (empty).
+            IReadOnlyList<Tensor> states = _stateTable is not null ? _stateTable.Slice(range)
+                : [.. dataStates.Select(s => Rows.Slice(s, range.Start, range.Count))];
+            worker.Tell(new ComputeShard(_jobId, _step, shardId, range.Start, _version,
+                Rows.Slice(x, range.Start, range.Count), Rows.Slice(y, range.Start, range.Count), states, false));
+        }
+    }
+
+    private void OnShardResult(ShardResult r)
+    {
+        if (r.JobId != _jobId || r.Step != _step || !_inflight.Remove(r.ShardId, out var info))
+        {
+            _log.Warning("job {0}: ignoring a result for job {1} step {2} shard {3} (current step {4})", _jobId, r.JobId, r.Step, r.ShardId, _step);
+            return;
+        }
+        if (r.Rows != info.Range.Count || r.GradientSum.Length != _parameters.Length)
+        {
+            End(JobState.Failed, $"shard {info.Index} of step {_step} returned {r.Rows} rows and {r.GradientSum.Length} gradients; expected {info.Range.Count} and {_parameters.Length}");
+            return;
+        }
+        _results[info.Index] = r;
+        if (_inflight.Count == 0) ApplyStep();
+    }
+
+    private void OnShardFailed(ShardFailed f)
+    {
+        if (f.JobId != _jobId || f.Step != _step || !_inflight.ContainsKey(f.ShardId))
+        {
+            _log.Warning("job {0}: ignoring a failure report for step {1} shard {2}: {3}", _jobId, f.Step, f.ShardId, f.Reason);
+            return;
+        }
+        End(JobState.Failed, $"step {_step}: {f.Reason}");
+    }
+
+    /// <summary>Adds the shards' gradient sums in shard order (the same whatever the arrival order), averages, clips, steps.</summary>
+    private void ApplyStep()
+    {
+        var results = _results.Select(r => r!).ToArray();
+        var gradient = (float[])results[0].GradientSum.Data.Clone();
+        double lossSum = results[0].LossSum;
+        int rows = results[0].Rows;
+        for (int i = 1; i < results.Length; i++)
+        {
+            var g = results[i].GradientSum.Data;
+            for (int j = 0; j < gradient.Length; j++) gradient[j] += g[j];
+            lossSum += results[i].LossSum;
+            rows += results[i].Rows;
+        }
+        float inverse = 1f / rows;
+        for (int j = 0; j < gradient.Length; j++) gradient[j] *= inverse;
+        _optimizer.Step(_parameters, gradient);
+        _version++;
+        BroadcastWeights();
+
+        if (_stateTable is not null)
+            for (int i = 0; i < results.Length; i++) _stateTable.Store(_batch!.Ranges[i], results[i].FinalStates);
+
+        _lastLoss = lossSum / rows;
+        _epochLossSum += lossSum;
+        _epochRows += rows;
+        Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, results.Length));
+        _step++;
+        _batchIndex++;
+        _batch = null;
+        Stash.UnstashAll();
+        Self.Tell(NextStep.Instance);
+    }
+
+    private void BroadcastWeights()
+    {
+        // Workers keep the array they receive, so they get a copy the optimizer will not touch.
+        var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
+        foreach (var w in _workers) w.Tell(weights);
+    }
+
+    /// <summary>End of epoch: validation loss and metrics from predictions on the workers.</summary>
+    private void StartEvaluation()
+    {
+        int rows = _data.X.Shape[0];
+        bool validation = _trainRows < rows;
+        if (!validation && _job.Metrics.Count == 0)
+        {
+            EndEpoch(null, []);
+            return;
+        }
+        var (start, count) = validation ? (_trainRows, rows - _trainRows) : (0, _trainRows);
+        _evaluationRanges = [.. ShardPlan.Cut(count, _workers.Count).Select(r => new RowRange(start + r.Start, r.Count))];
+        _evaluation = new object?[_evaluationRanges.Length];
+        for (int i = 0; i < _evaluationRanges.Length; i++)
+        {
+            var range = _evaluationRanges[i];
+            IReadOnlyList<Tensor> states = _job.States.Policy == StatePolicyKind.FromData
+                ? [.. _data.InitialStates.Select(s => Rows.Slice(s, range.Start, range.Count))]
+                : [];
+            var x = Rows.Slice(_data.X, range.Start, range.Count);
+            int index = i;
+            _workers[i].Ask<object>((IActorRef replyTo) => new PredictOnReplica(_jobId, _version, x, states, replyTo), TimeSpan.FromMinutes(10), CancellationToken.None)
+                .PipeTo(Self, success: reply => new EvaluationPart(index, reply), failure: (Exception e) => new EvaluationPart(index, new RequestFailed(e.Message)));
+        }
+    }
+
+    private void OnEvaluationPart(EvaluationPart part)
+    {
+        if (part.Index >= _evaluation.Length || _evaluation[part.Index] is not null) return;
+        if (part.Reply is RequestFailed failed)
+        {
+            End(JobState.Failed, $"evaluation after epoch {_epoch + 1}: {failed.Reason}");
+            return;
+        }
+        _evaluation[part.Index] = part.Reply;
+        if (_evaluation.Any(e => e is null)) return;
+
+        var outputs = _evaluation.Cast<PredictResult>().Select(p => p.Output).ToList();
+        int rows = _evaluationRanges.Sum(r => r.Count);
+        var prediction = new Tensor([.. outputs.SelectMany(o => o.Data)], [rows, .. outputs[0].Shape.Skip(1)]);
+        var target = Rows.Slice(_data.Y, _evaluationRanges[0].Start, rows);
+        bool validation = _trainRows < _data.X.Shape[0];
+        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "");
+        _evaluation = [];
+        EndEpoch(validation ? evaluation.Loss : null, evaluation.Metrics);
+    }
+
+    private void EndEpoch(double? validationLoss, IReadOnlyList<NamedMetric> metrics)
+    {
+        double loss = _epochLossSum / Math.Max(1, _epochRows);
+        _epochLosses.Add(loss);
+        Publish(new EpochCompleted(_jobId, _epoch, _job.Epochs, loss, validationLoss, metrics));
+        if (_stateTable is not null && _job.States.Reset == StateReset.EachEpoch) _stateTable.Reset(null, null, null);
+        _epoch++;
+        _batchIndex = 0;
+        _epochLossSum = 0;
+        _epochRows = 0;
+        if (_epoch == _job.Epochs)
+        {
+            End(JobState.Finished, null);
+            return;
+        }
+        _order = _plan.Order(_epoch);
+        Stash.UnstashAll();
+        Self.Tell(NextStep.Instance);
+    }
+
+    private void End(JobState state, string? error)
+    {
+        _state = state;
+        _error = error;
+        _inflight.Clear();
+        _evaluation = [];
+        _batch = null;
+        if (state == JobState.Finished)
+        {
+            _log.Info("job {0}: finished after {1} steps", _jobId, _step);
+            Publish(new JobFinished(_jobId, _version, NamedWeights()));
+        }
+        else
+        {
+            _log.Warning("job {0}: {1}", _jobId, error);
+            Publish(new JobFailed(_jobId, error ?? state.ToString()));
+        }
+        Stash.UnstashAll();
+    }
+
+    private void ApplyReset(ResetStates r)
+    {
+        try
+        {
+            if (_stateTable is null) throw new ArgumentException("the job is not stateful: it has no carried states to reset");
+            _stateTable.Reset(r.Layer, r.Rows, r.Values);
+            Sender.Tell(new StatesReset(_jobId));
+        }
+        catch (ArgumentException e)
+        {
+            Sender.Tell(new RequestFailed($"reset states: {e.Message}"));
+        }
+    }
+
+    private void ApplySetWeights(SetWeights s)
+    {
+        var byName = s.Weights.ToDictionary(w => w.Name, w => w.Value);
+        var next = (float[])_parameters.Clone();
+        foreach (var w in _network.Weights)
+        {
+            if (!byName.Remove(w.Name, out var t))
+            {
+                Sender.Tell(new RequestFailed($"set weights: weight '{w.Name}' is missing"));
+                return;
+            }
+            if (!t.ShapeEquals(w.Shape))
+            {
+                Sender.Tell(new RequestFailed($"set weights: '{w.Name}' has shape {Tensor.FormatShape(t.Shape)}; expected {Tensor.FormatShape(w.Shape)}"));
+                return;
+            }
+            t.Data.CopyTo(next, w.Offset);
+        }
+        if (byName.Count > 0)
+        {
+            Sender.Tell(new RequestFailed($"set weights: unknown weight '{byName.Keys.First()}'"));
+            return;
+        }
+        _parameters = next;
+        _version++;
+        BroadcastWeights();
+        Sender.Tell(new WeightsReply(_jobId, _version, NamedWeights()));
+    }
+
+    private void Predict(PredictRequest p)
+    {
+        if (_workers.Count == 0)
+        {
+            Sender.Tell(new RequestFailed($"job {_jobId}: no workers are up to predict"));
+            return;
+        }
+        var worker = _workers[_predictRoundRobin++ % _workers.Count];
+        worker.Tell(new PredictOnReplica(_jobId, _version, p.X, p.InitialStates, Sender));
+    }
+
+    private JobStatus Status() =>
+        new(_jobId, _state, _epoch, _batchIndex, _version, _workers.Count, _lastLoss, _error);
+
+    private List<NamedTensor> NamedWeights() =>
+        [.. _network.Weights.Select(w => new NamedTensor(w.Name, new Tensor(_parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+
+    private void Publish(IJobEvent e)
+    {
+        foreach (var s in _subscribers) s.Tell(e);
+    }
+
+    private static Tensor Gather(Tensor source, ReadOnlySpan<int> rows)
+    {
+        var target = Rows.Empty(source, rows.Length);
+        Rows.Gather(source, rows, target);
+        return target;
+    }
+}

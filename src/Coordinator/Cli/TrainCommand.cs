@@ -1,0 +1,88 @@
+using RnnCluster.Jobs;
+using RnnCluster.Model;
+using RnnCluster.Numerics;
+using RnnCluster.Protocol;
+
+namespace RnnCluster.Coordinator.Cli;
+
+/// <summary><c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR]</c>: local mode.</summary>
+public static class TrainCommand
+{
+    private static readonly HashSet<string> ValueOptions = ["workers", "seed", "epochs", "out", "math"];
+    private static readonly HashSet<string> Flags = [];
+
+    public static async Task<int> RunAsync(IEnumerable<string> args, TextWriter output)
+    {
+        var a = new CliArguments(args, ValueOptions, Flags);
+        var job = JobFiles.FromArguments(a);
+        int workers = a.Int("workers", min: 1) ?? Environment.ProcessorCount;
+        var kernels = MathBackend.Start(MathOptions.FromEnvironment(a.Value("math")));
+        output.WriteLine(MathBackend.Describe(kernels));
+
+        var data = JobFiles.LoadData(job);
+        output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; local mode with {workers} worker(s)");
+        // Local mode knows its workers: wait for all of them so every run of the job cuts the same shards.
+        job = job with { MinWorkers = workers };
+
+        await using var local = LocalMode.Start(workers, kernels);
+        await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
+        using var handle = await local.Client.StartWatchedJobAsync(job, data);
+        var progress = new ConsoleProgress(output, interactive: !Console.IsOutputRedirected, job.Epochs);
+        await foreach (var e in handle.Events())
+        {
+            progress.OnEvent(e);
+            switch (e)
+            {
+                case JobFailed f:
+                    throw new JobException($"job {f.JobId} failed: {f.Reason}");
+                case JobFinished f:
+                    var outDir = a.Value("out");
+                    if (outDir is not null)
+                    {
+                        var model = job.ModelFor(data.X.Shape[2]);
+                        JobOutputs.Write(outDir, model, f.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)), progress.History, job.Name);
+                        output.WriteLine($"wrote {Path.Combine(outDir, "weights.npz")}, model.json, metrics.csv, loss.png");
+                    }
+                    output.WriteLine($"job {f.JobId} finished: final loss {progress.History.LastOrDefault()?.Loss:0.000000}");
+                    return 0;
+            }
+        }
+        throw new JobException("the job's progress stream ended without a result");
+    }
+}
+
+/// <summary>Job-file handling shared by the commands.</summary>
+public static class JobFiles
+{
+    /// <summary>The JOB argument (or the built-in default job) with --seed and --epochs applied.</summary>
+    public static JobSpec FromArguments(CliArguments a)
+    {
+        if (a.Positional.Count > 1) throw new UsageException($"expected at most one JOB file, got {a.Positional.Count}");
+        var job = a.Positional.Count == 1 ? JobSpec.Load(a.Positional[0]) : DefaultJob.Spec;
+        if (a.Int("seed") is { } seed) job = job with { Seed = seed };
+        if (a.Int("epochs", min: 1) is { } epochs) job = job with { Epochs = epochs };
+        return job;
+    }
+
+    /// <summary>Loads and checks the job's data against its model before anything starts.</summary>
+    public static Dataset LoadData(JobSpec job)
+    {
+        var data = DataLoader.Load(job, job.Name);
+        DataLoader.CheckFits(data, job.ModelFor(data.X.Shape[2]), job.CreateLoss(), job.States.Policy);
+        return data;
+    }
+}
+
+/// <summary>The files <c>--out DIR</c> holds: weights.npz (Keras layout), model.json, metrics.csv, loss.png.</summary>
+public static class JobOutputs
+{
+    public static void Write(string dir, ModelSpec model, IEnumerable<KeyValuePair<string, Tensor>> weights, IReadOnlyList<EpochMetrics> history, string title)
+    {
+        Directory.CreateDirectory(dir);
+        WeightsFile.Save(Path.Combine(dir, "weights.npz"), weights);
+        File.WriteAllText(Path.Combine(dir, "model.json"), model.ToJson());
+        MetricsCsv.Write(Path.Combine(dir, "metrics.csv"), history);
+        LossPlot.WritePng(Path.Combine(dir, "loss.png"), [.. history.Select(h => h.Loss)],
+            history.All(h => h.ValLoss is not null) && history.Count > 0 ? [.. history.Select(h => h.ValLoss!.Value)] : null, title);
+    }
+}

@@ -1,0 +1,54 @@
+using Akka.Actor;
+using RnnCluster.Client;
+using RnnCluster.Coordinator.Actors;
+using RnnCluster.Hosting;
+using RnnCluster.Numerics;
+using RnnCluster.Protocol;
+using RnnCluster.Worker;
+
+namespace RnnCluster.Coordinator;
+
+/// <summary>
+/// Local mode: one process, one actor system, the coordinator and N worker actors (default: one
+/// per core, each on its own thread with sequential MKL); no networking.
+/// </summary>
+public sealed class LocalMode : IAsyncDisposable
+{
+    private LocalMode(ActorSystem system, IActorRef coordinator, int workers)
+    {
+        System = system;
+        Coordinator = coordinator;
+        Workers = workers;
+        Client = new RnnClusterClient(system, coordinator);
+    }
+
+    public ActorSystem System { get; }
+    public IActorRef Coordinator { get; }
+    public int Workers { get; }
+    public RnnClusterClient Client { get; }
+
+    public static LocalMode Start(int? workers, IMathKernels kernels, bool serializeMessages = false, string name = "rnncluster")
+    {
+        int count = workers ?? Environment.ProcessorCount;
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(workers), count, "--workers must be at least 1");
+        var system = AkkaConfig.CreateLocalSystem(name, serializeMessages);
+        var coordinator = system.ActorOf(CoordinatorActor.Props(), CoordinatorActor.Name);
+        for (int i = 0; i < count; i++) system.ActorOf(WorkerActor.Props(kernels, coordinator), $"worker-{i + 1}");
+        return new LocalMode(system, coordinator, count);
+    }
+
+    /// <summary>Waits until every worker actor has registered, so the first job sees all of them.</summary>
+    public async Task WaitForWorkersAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var status = await Coordinator.Ask<ClusterStatus>(GetClusterStatus.Instance, timeout);
+            if (status.Workers >= Workers) return;
+            if (DateTime.UtcNow > deadline) throw new RnnClusterException($"only {status.Workers} of {Workers} workers registered within {timeout.TotalSeconds:0} s");
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await System.Terminate();
+}

@@ -1,0 +1,37 @@
+using RnnCluster.Model;
+
+namespace RnnCluster.Protocol;
+
+// The coordinator <-> worker conversation: registration, replicas, shards and their results.
+
+/// <summary>A worker announces itself to the coordinator (and again after a coordinator restart).</summary>
+public sealed record RegisterWorker(string WorkerName) : IProtocolMessage;
+
+public sealed record WorkerRegistered(int LiveWorkers) : IProtocolMessage;
+
+/// <summary>Creates (or replaces) the job's model replica on a worker.</summary>
+public sealed record LoadReplica(string JobId, string ModelJson, string Loss, bool FromLogits) : IProtocolMessage;
+
+/// <summary>The job's weights at a version; every later shard of the job names the version it needs.</summary>
+public sealed record ReplicaWeights(string JobId, long Version, Tensor Parameters) : IProtocolMessage;
+
+/// <summary>Drops a finished job's replica.</summary>
+public sealed record DropReplica(string JobId) : IProtocolMessage;
+
+/// <summary>
+/// Rows [RowStart, RowStart + X.Shape[0]) of step <paramref name="Step"/>'s global batch, with
+/// their initial states (one tensor per state slot; empty: zeros). <paramref name="ShardId"/> is
+/// unique per dispatch, so a late or duplicate result cannot be mistaken for a current one.
+/// <paramref name="LossOnly"/>: validation, no gradients.
+/// </summary>
+public sealed record ComputeShard(string JobId, long Step, long ShardId, int RowStart, long WeightsVersion,
+    Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialStates, bool LossOnly) : IProtocolMessage;
+
+/// <summary>Loss sum, gradient sums and final states of a shard's rows.</summary>
+public sealed record ShardResult(string JobId, long Step, long ShardId, int Rows, double LossSum,
+    Tensor GradientSum, IReadOnlyList<Tensor> FinalStates) : IProtocolMessage;
+
+public sealed record ShardFailed(string JobId, long Step, long ShardId, string Reason) : IProtocolMessage;
+
+/// <summary>Prediction on a worker's replica at a weights version; the worker replies to <paramref name="ReplyTo"/>.</summary>
+public sealed record PredictOnReplica(string JobId, long WeightsVersion, Tensor X, IReadOnlyList<Tensor> InitialStates, Akka.Actor.IActorRef ReplyTo) : IProtocolMessage;

@@ -1,0 +1,112 @@
+using Akka.Actor;
+using Akka.Event;
+using RnnCluster.Hosting;
+using RnnCluster.Model;
+using RnnCluster.Numerics;
+using RnnCluster.Protocol;
+
+namespace RnnCluster.Worker;
+
+/// <summary>
+/// Holds one model replica per job and computes shards with the engine. It runs on its own
+/// pinned dispatcher (one thread, sequential MKL), so a long shard never blocks other actors'
+/// threads; messages that arrive meanwhile wait in its mailbox, in order.
+/// </summary>
+public sealed class WorkerActor : ReceiveActor
+{
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IMathKernels _kernels;
+    private readonly Dictionary<string, Replica> _replicas = [];
+
+    private sealed class Replica(GradientComputer computer)
+    {
+        public GradientComputer Computer { get; } = computer;
+        public float[] Parameters { get; set; } = [];
+        public long Version { get; set; } = -1;
+    }
+
+    public WorkerActor(IMathKernels kernels, IActorRef? coordinator)
+    {
+        _kernels = kernels;
+        Receive<LoadReplica>(Load);
+        Receive<ReplicaWeights>(w =>
+        {
+            if (!_replicas.TryGetValue(w.JobId, out var r)) return;
+            r.Parameters = w.Parameters.Data;
+            r.Version = w.Version;
+        });
+        Receive<DropReplica>(d => _replicas.Remove(d.JobId));
+        Receive<ComputeShard>(Compute);
+        Receive<PredictOnReplica>(Predict);
+        Receive<WorkerRegistered>(r => _log.Info("registered with the coordinator ({0} live workers)", r.LiveWorkers));
+        if (coordinator is not null) coordinator.Tell(new RegisterWorker(Self.Path.Name));
+    }
+
+    public static Props Props(IMathKernels kernels, IActorRef? coordinator) =>
+        Akka.Actor.Props.Create(() => new WorkerActor(kernels, coordinator)).WithDispatcher(AkkaConfig.WorkerDispatcher);
+
+    private void Load(LoadReplica load)
+    {
+        try
+        {
+            var spec = ModelSpec.FromJson(load.ModelJson, $"job {load.JobId} model");
+            var network = new Network(spec, _kernels);
+            _replicas[load.JobId] = new Replica(new GradientComputer(network, Losses.Parse(load.Loss, load.FromLogits)));
+        }
+        catch (ModelException e)
+        {
+            _log.Error("job {0}: cannot build the model replica: {1}", load.JobId, e.Message);
+            _replicas.Remove(load.JobId);
+        }
+    }
+
+    private void Compute(ComputeShard shard)
+    {
+        if (!TryReplica(shard.JobId, shard.WeightsVersion, out var replica, out var problem))
+        {
+            Sender.Tell(new ShardFailed(shard.JobId, shard.Step, shard.ShardId, problem));
+            return;
+        }
+        try
+        {
+            Sender.Tell(ShardMath.Compute(replica.Computer, replica.Parameters, shard));
+        }
+        catch (Exception e)
+        {
+            Sender.Tell(new ShardFailed(shard.JobId, shard.Step, shard.ShardId, $"{Self.Path.Name}: {e.Message}"));
+        }
+    }
+
+    private void Predict(PredictOnReplica request)
+    {
+        if (!TryReplica(request.JobId, request.WeightsVersion, out var replica, out var problem))
+        {
+            request.ReplyTo.Tell(new RequestFailed(problem));
+            return;
+        }
+        try
+        {
+            request.ReplyTo.Tell(ShardMath.Predict(replica.Computer.Network, replica.Parameters, request.JobId, request.X, request.InitialStates));
+        }
+        catch (Exception e)
+        {
+            request.ReplyTo.Tell(new RequestFailed($"predict: {e.Message}"));
+        }
+    }
+
+    private bool TryReplica(string jobId, long version, out Replica replica, out string problem)
+    {
+        problem = "";
+        if (!_replicas.TryGetValue(jobId, out replica!))
+        {
+            problem = $"{Self.Path.Name} has no model replica for job {jobId}";
+            return false;
+        }
+        if (replica.Version != version)
+        {
+            problem = $"{Self.Path.Name} holds weights version {replica.Version} of job {jobId}, the request needs {version}";
+            return false;
+        }
+        return true;
+    }
+}
