@@ -68,7 +68,7 @@ public static class JobFiles
     public static Dataset LoadData(JobSpec job)
     {
         var data = DataLoader.Load(job, job.Name);
-        DataLoader.CheckFits(data, job.ModelFor(data.X.Shape[2]), job.CreateLoss(), job.States.Policy);
+        DataLoader.CheckFits(data, job);
         return data;
     }
 }

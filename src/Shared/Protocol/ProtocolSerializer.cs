@@ -31,7 +31,7 @@ namespace RnnCluster.Protocol;
 /// </remarks>
 public sealed class ProtocolSerializer : SerializerWithStringManifest
 {
-    /// <summary>Serializer identifier (ids 0..100 are reserved for Akka.NET).</summary>
+    /// <summary>Serializer identifier (Akka.NET reserves 0..40; DESIGN.md keeps ours above 100).</summary>
     public const int Id = 4711;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -115,8 +115,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
         // start, stop, status
         Codec.Of<StartJob>("StartJob",
-            (w, m) => { w.String(m.JobJson); w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates); },
-            r => new StartJob(r.String(), r.Tensor(), r.Tensor(), r.Tensors())),
+            (w, m) => { w.String(m.JobJson); w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates); w.NullableActorRef(m.Subscriber); },
+            r => new StartJob(r.String(), r.Tensor(), r.Tensor(), r.Tensors(), r.NullableActorRef())),
         Codec.Of<JobStarted>("JobStarted", (w, m) => w.String(m.JobId), r => new JobStarted(r.String())),
         Codec.Of<JobRejected>("JobRejected", (w, m) => w.String(m.Reason), r => new JobRejected(r.String())),
         Codec.Of<StopJob>("StopJob", (w, m) => w.String(m.JobId), r => new StopJob(r.String())),
@@ -282,6 +282,12 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             w.Write(Akka.Serialization.Serialization.SerializedActorPath(value));
         }
 
+        public void NullableActorRef(IActorRef? value)
+        {
+            w.Write(value is not null);
+            if (value is not null) ActorRef(value);
+        }
+
         public void Tensor(Tensor value)
         {
             ArgumentNullException.ThrowIfNull(value);
@@ -378,6 +384,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         }
 
         public IActorRef ActorRef() => system.Provider.ResolveActorRef(r.ReadString());
+
+        public IActorRef? NullableActorRef() => r.ReadBoolean() ? ActorRef() : null;
 
         public Tensor Tensor()
         {
