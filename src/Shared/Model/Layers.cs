@@ -180,9 +180,9 @@ internal sealed class RecurrentLayer : RuntimeLayer
     {
         IRecurrentCell cell = spec.Kind switch
         {
-            LayerKinds.SimpleRnn => new SimpleRnnCell(spec.Units, ActivationNames.Parse(spec.Activation ?? "tanh"), kernels),
-            LayerKinds.Lstm => new LstmCell(spec.Units, kernels),
-            LayerKinds.Gru => new GruCell(spec.Units, kernels),
+            LayerKinds.SimpleRnn => new SimpleRnnCell(spec.Units, ActivationNames.Parse(spec.Activation ?? "tanh")),
+            LayerKinds.Lstm => new LstmCell(spec.Units),
+            LayerKinds.Gru => new GruCell(spec.Units),
             _ => throw new ModelException($"layer {index}: '{spec.Kind}' is not a recurrent kind"),
         };
         Cell = cell;

@@ -40,11 +40,17 @@ public interface IRecurrentCell
 /// <summary>Buffers of one forward step (B rows).</summary>
 public readonly ref struct CellForward
 {
-    /// <summary>In: x K + input bias (B x G). Out: whatever <see cref="IRecurrentCell.Backward"/> needs (activated gates).</summary>
+    /// <summary>In: x K (B x G). Out: whatever <see cref="IRecurrentCell.Backward"/> needs (activated gates).</summary>
     public Span<float> Gates { get; init; }
 
-    /// <summary>h_prev R (+ recurrent bias), B x G; scratch the cell may overwrite.</summary>
+    /// <summary>h_prev R, B x G; scratch the cell may overwrite.</summary>
     public Span<float> Recurrent { get; init; }
+
+    /// <summary>The input bias (G), added to every row inside the cell's fused loop.</summary>
+    public ReadOnlySpan<float> InputBias { get; init; }
+
+    /// <summary>The recurrent bias (G), GRU only.</summary>
+    public ReadOnlySpan<float> RecurrentBias { get; init; }
 
     public ReadOnlySpan<float> HPrev { get; init; }
 

@@ -1,9 +1,11 @@
-using RnnCluster.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace RnnCluster.Model.Cells;
 
 /// <summary>Keras SimpleRNN: h = act(x K + h_prev R + b), act tanh or relu.</summary>
-public sealed class SimpleRnnCell(int units, Activation activation, IMathKernels kernels) : IRecurrentCell
+public sealed class SimpleRnnCell(int units, Activation activation) : IRecurrentCell
 {
     public int Units { get; } = units;
     public int GateCount => 1;
@@ -15,13 +17,30 @@ public sealed class SimpleRnnCell(int units, Activation activation, IMathKernels
 
     public void Forward(scoped in CellForward s)
     {
-        var h = s.H;
-        var gates = s.Gates;
-        var rec = s.Recurrent;
-        for (int i = 0; i < h.Length; i++) h[i] = gates[i] + rec[i];
-        if (activation == Activation.Tanh) kernels.Tanh(h, h);
-        else
-            for (int i = 0; i < h.Length; i++) h[i] = MathF.Max(h[i], 0f);
+        int n = Units, rows = s.H.Length / n;
+        ref float gates = ref MemoryMarshal.GetReference(s.Gates);
+        ref float rec = ref MemoryMarshal.GetReference(s.Recurrent);
+        ref float bias = ref MemoryMarshal.GetReference(s.InputBias);
+        ref float h = ref MemoryMarshal.GetReference(s.H);
+        bool tanh = activation == Activation.Tanh;
+        for (int b = 0; b < rows; b++)
+        {
+            nuint o = (nuint)(b * n);
+            int j = 0;
+            if (SimdMath.IsAccelerated)
+                for (; j + 8 <= n; j += 8)
+                {
+                    nuint at = o + (nuint)j;
+                    var z = Vector256.LoadUnsafe(ref gates, at) + Vector256.LoadUnsafe(ref rec, at) + Vector256.LoadUnsafe(ref bias, (nuint)j);
+                    (tanh ? SimdMath.Tanh(z) : Vector256.Max(z, Vector256<float>.Zero)).StoreUnsafe(ref h, at);
+                }
+            for (; j < n; j++)
+            {
+                nuint at = o + (nuint)j;
+                float z = Unsafe.Add(ref gates, at) + Unsafe.Add(ref rec, at) + Unsafe.Add(ref bias, (nuint)j);
+                Unsafe.Add(ref h, at) = tanh ? MathF.Tanh(z) : MathF.Max(z, 0f);
+            }
+        }
     }
 
     public void Backward(scoped in CellBackward s)
@@ -30,7 +49,18 @@ public sealed class SimpleRnnCell(int units, Activation activation, IMathKernels
         var dh = s.DH;
         var d = s.DInput;
         if (activation == Activation.Tanh)
-            for (int i = 0; i < h.Length; i++) d[i] = dh[i] * (1f - h[i] * h[i]);
+        {
+            int i = 0;
+            if (SimdMath.IsAccelerated)
+            {
+                var vh = SimdMath.V(h);
+                var vdh = SimdMath.V(dh);
+                var vd = SimdMath.V(d);
+                for (int k = 0; k < vh.Length; k++) vd[k] = vdh[k] * (Vector256<float>.One - vh[k] * vh[k]);
+                i = vh.Length * 8;
+            }
+            for (; i < h.Length; i++) d[i] = dh[i] * (1f - h[i] * h[i]);
+        }
         else
             for (int i = 0; i < h.Length; i++) d[i] = h[i] > 0f ? dh[i] : 0f;
     }

@@ -33,7 +33,7 @@ internal sealed class Unroller(IRecurrentCell cell, int inputWidth, IMathKernels
         var gates = buf.Gates.AsSpan();
         kernels.Gemm(false, false, rows, g, inputWidth, 1f, input, inputWidth, kernel, g, 0f, gates, g);
         var inputBias = bias[..g];
-        for (int r = 0; r < rows; r++) kernels.Axpy(1f, inputBias, gates.Slice(r * g, g));
+        var recurrentBias = cell.HasRecurrentBias ? bias.Slice(g, g) : default;
 
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
@@ -43,18 +43,13 @@ internal sealed class Unroller(IRecurrentCell cell, int inputWidth, IMathKernels
         for (int s = 0; s < t; s++)
         {
             var hPrev = hs.Slice(s * stepState, stepState);
-            float beta = 0f;
-            if (cell.HasRecurrentBias)
-            {
-                var recurrentBias = bias.Slice(g, g);
-                for (int r = 0; r < b; r++) recurrentBias.CopyTo(rec.Slice(r * g, g));
-                beta = 1f;
-            }
-            kernels.Gemm(false, false, b, g, h, 1f, hPrev, h, recurrentKernel, g, beta, rec, g);
+            kernels.Gemm(false, false, b, g, h, 1f, hPrev, h, recurrentKernel, g, 0f, rec, g);
             cell.Forward(new CellForward
             {
                 Gates = gates.Slice(s * stepGates, stepGates),
                 Recurrent = rec,
+                InputBias = inputBias,
+                RecurrentBias = recurrentBias,
                 HPrev = hPrev,
                 CPrev = cs.IsEmpty ? default : cs.Slice(s * stepState, stepState),
                 H = hs.Slice((s + 1) * stepState, stepState),
