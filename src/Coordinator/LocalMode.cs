@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Configuration;
 using RnnCluster.Client;
 using RnnCluster.Coordinator.Actors;
 using RnnCluster.Hosting;
@@ -27,11 +28,13 @@ public sealed class LocalMode : IAsyncDisposable
     public int Workers { get; }
     public RnnClusterClient Client { get; }
 
-    public static LocalMode Start(int? workers, IMathKernels kernels, bool serializeMessages = false, string name = "rnncluster")
+    /// <param name="logLevel">Akka's log level: the command line keeps INFO lines off the progress output.</param>
+    public static LocalMode Start(int? workers, IMathKernels kernels, bool serializeMessages = false, string name = "rnncluster", string logLevel = "INFO")
     {
         int count = workers ?? Environment.ProcessorCount;
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(workers), count, "--workers must be at least 1");
-        var system = AkkaConfig.CreateLocalSystem(name, serializeMessages);
+        var config = ConfigurationFactory.ParseString($"akka.loglevel = {logLevel}").WithFallback(AkkaConfig.Local(serializeMessages));
+        var system = ActorSystem.Create(name, config);
         var coordinator = system.ActorOf(CoordinatorActor.Props(), CoordinatorActor.Name);
         for (int i = 0; i < count; i++) system.ActorOf(WorkerActor.Props(kernels, coordinator), $"worker-{i + 1}");
         return new LocalMode(system, coordinator, count);

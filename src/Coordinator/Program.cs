@@ -25,6 +25,12 @@ public static class Program
                  DIR/predictions.npz)
           evaluate [JOB] --model DIR
                  loss and metrics of a trained model on the job's data
+          coordinator      run a coordinator node of a cluster (see 'rnncluster coordinator --help')
+                 --host H --port P (default 4053) --public-hostname N --seed ADDRESS...
+          submit [JOB] --contact ADDRESS [--out DIR] [--timeout S]
+                 run a job on a cluster, following it as train does (see 'rnncluster submit --help')
+          status --contact ADDRESS
+                 live workers and jobs of a cluster
           help             this text
 
         exit codes: 0 success, 1 error (one line on stderr), 2 usage error
@@ -45,10 +51,13 @@ public static class Program
                 "train" => await TrainCommand.RunAsync(rest, Console.Out),
                 "predict" => ModelCommands.Predict(rest, Console.Out),
                 "evaluate" => ModelCommands.Evaluate(rest, Console.Out),
+                "coordinator" => await CoordinatorCommand.RunAsync(rest, Console.Out),
+                "submit" => await SubmitCommand.RunAsync(rest, Console.Out),
+                "status" => await SubmitCommand.StatusAsync(rest, Console.Out),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
-        catch (UsageException e)
+        catch (Exception e) when (e is UsageException or Hosting.NodeOptionsException)
         {
             Console.Error.WriteLine($"rnncluster: {e.Message} (see 'rnncluster help')");
             return 2;

@@ -4,6 +4,7 @@ using RnnCluster.Hosting;
 using RnnCluster.Model;
 using RnnCluster.Numerics;
 using RnnCluster.Protocol;
+using RnnCluster.Transport;
 
 namespace RnnCluster.Worker;
 
@@ -15,6 +16,8 @@ namespace RnnCluster.Worker;
 public sealed class WorkerActor : ReceiveActor
 {
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Replies go through the transfer: gradients and predictions in chunks when they are large.
+    private readonly Transfer _transfer = Transfer.For(Context.System);
     private readonly IMathKernels _kernels;
     private readonly Dictionary<string, Replica> _replicas = [];
 
@@ -64,16 +67,16 @@ public sealed class WorkerActor : ReceiveActor
     {
         if (!TryReplica(shard.JobId, shard.WeightsVersion, out var replica, out var problem))
         {
-            Sender.Tell(new ShardFailed(shard.JobId, shard.Step, shard.ShardId, problem));
+            _transfer.Tell(Sender, new ShardFailed(shard.JobId, shard.Step, shard.ShardId, problem), Self);
             return;
         }
         try
         {
-            Sender.Tell(ShardMath.Compute(replica.Computer, replica.Parameters, shard));
+            _transfer.Tell(Sender, ShardMath.Compute(replica.Computer, replica.Parameters, shard), Self);
         }
         catch (Exception e)
         {
-            Sender.Tell(new ShardFailed(shard.JobId, shard.Step, shard.ShardId, $"{Self.Path.Name}: {e.Message}"));
+            _transfer.Tell(Sender, new ShardFailed(shard.JobId, shard.Step, shard.ShardId, $"{Self.Path.Name}: {e.Message}"), Self);
         }
     }
 
@@ -81,16 +84,16 @@ public sealed class WorkerActor : ReceiveActor
     {
         if (!TryReplica(request.JobId, request.WeightsVersion, out var replica, out var problem))
         {
-            request.ReplyTo.Tell(new RequestFailed(problem));
+            _transfer.Tell(request.ReplyTo, new RequestFailed(problem), Self);
             return;
         }
         try
         {
-            request.ReplyTo.Tell(ShardMath.Predict(replica.Computer.Network, replica.Parameters, request.JobId, request.X, request.InitialStates));
+            _transfer.Tell(request.ReplyTo, ShardMath.Predict(replica.Computer.Network, replica.Parameters, request.JobId, request.X, request.InitialStates), Self);
         }
         catch (Exception e)
         {
-            request.ReplyTo.Tell(new RequestFailed($"predict: {e.Message}"));
+            _transfer.Tell(request.ReplyTo, new RequestFailed($"predict: {e.Message}"), Self);
         }
     }
 

@@ -61,8 +61,10 @@ public sealed class CoordinatorActor : ReceiveActor
             var job = JobSpec.FromJson(start.JobJson, "job");
             var data = new Dataset(start.X, start.Y, start.InitialStates, "sent by the client");
             if (start.X.Rank != 3) throw new JobException($"x has shape {Tensor.FormatShape(start.X.Shape)}; expected (rows, timesteps, features)");
-            var model = job.ModelFor(start.X.Shape[2]);
-            DataLoader.CheckFits(data, model, job.CreateLoss(), job.States.Policy);
+            // The job overload also checks what the JobActor's batch plan needs (training rows left
+            // after the validation split; whole batches for a stateful job), so a job that would
+            // fail in the JobActor's constructor is rejected here instead of started and lost.
+            DataLoader.CheckFits(data, job);
             var id = $"{Sanitize(job.Name)}-{++_jobCounter}";
             var actor = Context.ActorOf(JobActor.Props(id, job, data, [.. _workers], start.Subscriber), $"job-{id}");
             _jobs[id] = actor;

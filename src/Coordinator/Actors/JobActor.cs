@@ -4,6 +4,7 @@ using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Numerics;
 using RnnCluster.Protocol;
+using RnnCluster.Transport;
 
 namespace RnnCluster.Coordinator.Actors;
 
@@ -25,13 +26,16 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         public static readonly NextStep Instance = new();
     }
 
-    private sealed record EvaluationPart(int Index, object Reply) : INoSerializationVerificationNeeded;
+    /// <summary>One worker's answer to evaluation round <paramref name="Round"/> (a round restarts when workers change).</summary>
+    private sealed record EvaluationPart(int Round, int Index, object Reply) : INoSerializationVerificationNeeded;
 
     private sealed record ShardInfo(int Index, RowRange Range, IActorRef Worker);
 
     private sealed record Batch(Tensor X, Tensor Y, Tensor[] DataStates, RowRange[] Ranges);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Messages to workers and subscribers go through the transfer: large ones in chunks, all in order.
+    private readonly Transfer _transfer = Transfer.For(Context.System);
     private readonly string _jobId;
     private readonly JobSpec _job;
     private readonly Dataset _data;
@@ -56,6 +60,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private ShardResult?[] _results = [];
     private object?[] _evaluation = [];
     private RowRange[] _evaluationRanges = [];
+    private int _evaluationRound;
     private double _epochLossSum;
     private int _epochRows;
     private double _lastLoss = double.NaN;
@@ -87,7 +92,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
         Receive<SubscribeToJob>(Subscribe);
         Receive<GetJobStatus>(_ => Sender.Tell(Status()));
-        Receive<GetWeights>(_ => Sender.Tell(new WeightsReply(_jobId, _version, NamedWeights())));
+        Receive<GetWeights>(_ => _transfer.Tell(Sender, new WeightsReply(_jobId, _version, NamedWeights()), Self));
         Receive<PredictRequest>(Predict);
         Receive<StopJob>(_ =>
         {
@@ -113,6 +118,24 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber = null) =>
         Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
 
+    /// <summary>
+    /// A bug in a handler must not restart the job from step 0 with stale state (the default
+    /// supervision): it fails the job with the exception's message instead, for every subscriber.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception e) when (_state is JobState.Running or JobState.WaitingForWorkers)
+        {
+            _log.Error(e, "job {0}: internal error", _jobId);
+            End(JobState.Failed, $"internal error in the coordinator: {e.Message}");
+            return true;
+        }
+    }
+
     private bool Busy => _inflight.Count > 0 || _evaluation.Length > 0;
 
     /// <summary>Changes to states and weights wait for the step in flight to finish.</summary>
@@ -137,8 +160,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
         foreach (var w in added)
         {
-            w.Tell(new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits));
-            w.Tell(weights);
+            _transfer.Tell(w, new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits), Self);
+            _transfer.Tell(w, weights, Self);
         }
         if (_state == JobState.WaitingForWorkers && _workers.Count >= (_step == 0 ? _job.MinWorkers : 1))
         {
@@ -170,8 +193,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         _subscribers.Add(s.Subscriber);
         Context.Watch(s.Subscriber);
-        if (_state == JobState.Finished) s.Subscriber.Tell(new JobFinished(_jobId, _version, NamedWeights()));
-        if (_state is JobState.Failed or JobState.Stopped) s.Subscriber.Tell(new JobFailed(_jobId, _error ?? "stopped"));
+        if (_state == JobState.Finished) _transfer.Tell(s.Subscriber, new JobFinished(_jobId, _version, NamedWeights()), Self);
+        if (_state is JobState.Failed or JobState.Stopped) _transfer.Tell(s.Subscriber, new JobFailed(_jobId, _error ?? "stopped"), Self);
         Sender.Tell(new Subscribed(_jobId));
     }
 
@@ -219,8 +242,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (empty).
             IReadOnlyList<Tensor> states = _stateTable is not null ? _stateTable.Slice(range)
                 : [.. dataStates.Select(s => Rows.Slice(s, range.Start, range.Count))];
-            worker.Tell(new ComputeShard(_jobId, _step, shardId, range.Start, _version,
-                Rows.Slice(x, range.Start, range.Count), Rows.Slice(y, range.Start, range.Count), states, false));
+            _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version,
+                Rows.Slice(x, range.Start, range.Count), Rows.Slice(y, range.Start, range.Count), states, false), Self);
         }
     }
 
@@ -234,6 +257,12 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         if (r.Rows != info.Range.Count || r.GradientSum.Length != _parameters.Length)
         {
             End(JobState.Failed, $"shard {info.Index} of step {_step} returned {r.Rows} rows and {r.GradientSum.Length} gradients; expected {info.Range.Count} and {_parameters.Length}");
+            return;
+        }
+        // Checked here, not when storing them: a throw in ApplyStep would restart the actor and the job from scratch.
+        if (_stateTable?.Problem(info.Range, r.FinalStates) is { } stateProblem)
+        {
+            End(JobState.Failed, $"shard {info.Index} of step {_step}: {stateProblem}");
             return;
         }
         _results[info.Index] = r;
@@ -288,7 +317,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         // Workers keep the array they receive, so they get a copy the optimizer will not touch.
         var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
-        foreach (var w in _workers) w.Tell(weights);
+        foreach (var w in _workers) _transfer.Tell(w, weights, Self);
     }
 
     /// <summary>End of epoch: validation loss and metrics from predictions on the workers.</summary>
@@ -304,6 +333,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         var (start, count) = validation ? (_trainRows, rows - _trainRows) : (0, _trainRows);
         _evaluationRanges = [.. ShardPlan.Cut(count, _workers.Count).Select(r => new RowRange(start + r.Start, r.Count))];
         _evaluation = new object?[_evaluationRanges.Length];
+        int round = ++_evaluationRound;
         for (int i = 0; i < _evaluationRanges.Length; i++)
         {
             var range = _evaluationRanges[i];
@@ -312,14 +342,15 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
                 : [];
             var x = Rows.Slice(_data.X, range.Start, range.Count);
             int index = i;
-            _workers[i].Ask<object>((IActorRef replyTo) => new PredictOnReplica(_jobId, _version, x, states, replyTo), TimeSpan.FromMinutes(10), CancellationToken.None)
-                .PipeTo(Self, success: reply => new EvaluationPart(index, reply), failure: (Exception e) => new EvaluationPart(index, new RequestFailed(e.Message)));
+            _transfer.Ask<object>(_workers[i], replyTo => new PredictOnReplica(_jobId, _version, x, states, replyTo), TimeSpan.FromMinutes(10), CancellationToken.None)
+                .PipeTo(Self, success: reply => new EvaluationPart(round, index, reply), failure: (Exception e) => new EvaluationPart(round, index, new RequestFailed(e.Message)));
         }
     }
 
     private void OnEvaluationPart(EvaluationPart part)
     {
-        if (part.Index >= _evaluation.Length || _evaluation[part.Index] is not null) return;
+        // A late answer from an earlier round (cut for other workers) must not fill this round's slot.
+        if (part.Round != _evaluationRound || part.Index >= _evaluation.Length || _evaluation[part.Index] is not null) return;
         if (part.Reply is RequestFailed failed)
         {
             End(JobState.Failed, $"evaluation after epoch {_epoch + 1}: {failed.Reason}");
@@ -418,7 +449,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _parameters = next;
         _version++;
         BroadcastWeights();
-        Sender.Tell(new WeightsReply(_jobId, _version, NamedWeights()));
+        _transfer.Tell(Sender, new WeightsReply(_jobId, _version, NamedWeights()), Self);
     }
 
     private void Predict(PredictRequest p)
@@ -429,7 +460,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             return;
         }
         var worker = _workers[_predictRoundRobin++ % _workers.Count];
-        worker.Tell(new PredictOnReplica(_jobId, _version, p.X, p.InitialStates, Sender));
+        _transfer.Tell(worker, new PredictOnReplica(_jobId, _version, p.X, p.InitialStates, Sender), Self);
     }
 
     private JobStatus Status() =>
@@ -440,7 +471,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
     private void Publish(IJobEvent e)
     {
-        foreach (var s in _subscribers) s.Tell(e);
+        foreach (var s in _subscribers) _transfer.Tell(s, e, Self);
     }
 
     private static Tensor Gather(Tensor source, ReadOnlySpan<int> rows)

@@ -25,18 +25,26 @@ public sealed class StateTable
     public Tensor[] Slice(RowRange range) =>
         [.. _layout.Select((s, k) => new Tensor(_slots[k].AsSpan(range.Start * s.Units, range.Count * s.Units).ToArray(), range.Count, s.Units))];
 
-    /// <summary>Stores a shard's final states for rows [range).</summary>
-    public void Store(RowRange range, IReadOnlyList<Tensor> finalStates)
+    /// <summary>Why a shard's final states for rows [range) cannot be stored, or null when they fit.</summary>
+    public string? Problem(RowRange range, IReadOnlyList<Tensor> finalStates)
     {
         if (finalStates.Count != _slots.Length)
-            throw new InvalidOperationException($"a shard returned {finalStates.Count} states; the model has {_slots.Length}");
+            return $"a shard returned {finalStates.Count} states; the model has {_slots.Length}";
         for (int k = 0; k < _slots.Length; k++)
         {
             int units = _layout[k].Units;
             if (!finalStates[k].ShapeEquals(range.Count, units))
-                throw new InvalidOperationException($"a shard returned state {k} of shape {Tensor.FormatShape(finalStates[k].Shape)}; expected ({range.Count}, {units})");
-            finalStates[k].Data.CopyTo(_slots[k], range.Start * units);
+                return $"a shard returned state {k} of shape {Tensor.FormatShape(finalStates[k].Shape)}; expected ({range.Count}, {units})";
         }
+        return null;
+    }
+
+    /// <summary>Stores a shard's final states for rows [range).</summary>
+    public void Store(RowRange range, IReadOnlyList<Tensor> finalStates)
+    {
+        if (Problem(range, finalStates) is { } problem) throw new InvalidOperationException(problem);
+        for (int k = 0; k < _slots.Length; k++)
+            finalStates[k].Data.CopyTo(_slots[k], range.Start * _layout[k].Units);
     }
 
     /// <summary>

@@ -19,7 +19,14 @@ public static class ModelCommands
         var path = a.Value("out") ?? Path.Combine(a.Value("model")!, "predictions.npz");
         var arrays = new List<KeyValuePair<string, NpyArray>> { new("prediction", NpyArray.FromFloats(prediction.Output.Data, prediction.Output.Shape)) };
         arrays.AddRange(prediction.FinalStates.Select((s, k) => new KeyValuePair<string, NpyArray>($"final_state{k}", NpyArray.FromFloats(s.Data, s.Shape))));
-        Npz.WriteFile(path, arrays);
+        try
+        {
+            Npz.WriteFile(path, arrays);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new JobException($"cannot write {path}: {e.Message}");
+        }
         output.WriteLine($"wrote {path}: prediction {Tensor.FormatShape(prediction.Output.Shape)} and {prediction.FinalStates.Count} final state(s)");
         return 0;
     }

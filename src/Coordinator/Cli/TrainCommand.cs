@@ -20,11 +20,13 @@ public static class TrainCommand
         output.WriteLine(MathBackend.Describe(kernels));
 
         var data = JobFiles.LoadData(job);
+        if (a.Value("out") is { } outPath && File.Exists(outPath))
+            throw new JobException($"--out {outPath} is a file; expected a folder (it is created if missing)");
         output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; local mode with {workers} worker(s)");
         // Local mode knows its workers: wait for all of them so every run of the job cuts the same shards.
         job = job with { MinWorkers = workers };
 
-        await using var local = LocalMode.Start(workers, kernels);
+        await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING");
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
         var progress = new ConsoleProgress(output, interactive: !Console.IsOutputRedirected, job.Epochs);
@@ -76,13 +78,21 @@ public static class JobFiles
 /// <summary>The files <c>--out DIR</c> holds: weights.npz (Keras layout), model.json, metrics.csv, loss.png.</summary>
 public static class JobOutputs
 {
+    /// <exception cref="JobException">The folder or a file in it cannot be written (the message names the path).</exception>
     public static void Write(string dir, ModelSpec model, IEnumerable<KeyValuePair<string, Tensor>> weights, IReadOnlyList<EpochMetrics> history, string title)
     {
-        Directory.CreateDirectory(dir);
-        WeightsFile.Save(Path.Combine(dir, "weights.npz"), weights);
-        File.WriteAllText(Path.Combine(dir, "model.json"), model.ToJson());
-        MetricsCsv.Write(Path.Combine(dir, "metrics.csv"), history);
-        LossPlot.WritePng(Path.Combine(dir, "loss.png"), [.. history.Select(h => h.Loss)],
-            history.All(h => h.ValLoss is not null) && history.Count > 0 ? [.. history.Select(h => h.ValLoss!.Value)] : null, title);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            WeightsFile.Save(Path.Combine(dir, "weights.npz"), weights);
+            File.WriteAllText(Path.Combine(dir, "model.json"), model.ToJson());
+            MetricsCsv.Write(Path.Combine(dir, "metrics.csv"), history);
+            LossPlot.WritePng(Path.Combine(dir, "loss.png"), [.. history.Select(h => h.Loss)],
+                history.All(h => h.ValLoss is not null) && history.Count > 0 ? [.. history.Select(h => h.ValLoss!.Value)] : null, title);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new JobException($"cannot write the output folder {dir}: {e.Message}");
+        }
     }
 }

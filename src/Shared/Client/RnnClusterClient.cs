@@ -55,6 +55,10 @@ public sealed class RnnClusterClient
     public async Task<WeightsReply> SetWeightsAsync(string jobId, IReadOnlyList<NamedTensor> weights, CancellationToken cancel = default) =>
         Expect<WeightsReply>(await AskAsync(new SetWeights(jobId, weights), cancel));
 
+    /// <summary>How many workers are live and which jobs the coordinator knows.</summary>
+    public async Task<ClusterStatus> GetClusterStatusAsync(CancellationToken cancel = default) =>
+        Expect<ClusterStatus>(await AskAsync(GetClusterStatus.Instance, cancel));
+
     /// <summary>Outputs and final states of the job's current model on <paramref name="x"/>.</summary>
     public async Task<PredictResult> PredictAsync(string jobId, Tensor x, IReadOnlyList<Tensor>? initialStates = null, CancellationToken cancel = default) =>
         Expect<PredictResult>(await AskAsync(new PredictRequest(jobId, x, initialStates ?? []), cancel));

@@ -17,6 +17,9 @@ public static class AkkaConfig
     /// <summary>Pinned dispatcher (one dedicated thread per actor) for a job's coordinator actor.</summary>
     public const string JobDispatcher = "rnncluster-job-dispatcher";
 
+    /// <summary>Pinned dispatcher of the node's transfer actor (chunking and reassembly of large messages).</summary>
+    public const string TransferDispatcher = "rnncluster-transfer-dispatcher";
+
     /// <summary>Name of <see cref="ProtocolSerializer"/> under <c>akka.actor.serializers</c>.</summary>
     public const string SerializerName = "rnncluster";
 
@@ -74,6 +77,10 @@ public static class AkkaConfig
               executor = fork-join-executor
             }
             {{JobDispatcher}} {
+              type = PinnedDispatcher
+              executor = fork-join-executor
+            }
+            {{TransferDispatcher}} {
               type = PinnedDispatcher
               executor = fork-join-executor
             }

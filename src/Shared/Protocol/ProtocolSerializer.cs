@@ -19,6 +19,7 @@ namespace RnnCluster.Protocol;
 /// <item>string: BinaryWriter's 7-bit length prefix + strict UTF-8 (a lone surrogate fails loudly).</item>
 /// <item>nullable value or string: a bool "present" flag, then the value.</item>
 /// <item>list: int count, -1 for null (so null and empty stay distinct), then the items.</item>
+/// <item>byte block: int length, then the bytes.</item>
 /// <item>tensor: int rank, rank int dims, then the raw float32 bytes in one block copy; every bit
 /// pattern (NaN payloads, ±Infinity, -0) survives.</item>
 /// <item>actor ref: its serialized path; resolved through the system's provider on read.</item>
@@ -226,6 +227,19 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         Codec.Of<PredictOnReplica>("PredictOnReplica",
             (w, m) => { w.String(m.JobId); w.Long(m.WeightsVersion); w.Tensor(m.X); w.Tensors(m.InitialStates); w.ActorRef(m.ReplyTo); },
             r => new PredictOnReplica(r.String(), r.Long(), r.Tensor(), r.Tensors(), r.ActorRef())),
+
+        // ---- Transport/TransferProtocol.cs: transfer actor <-> transfer actor ----
+
+        Codec.Of<Transport.TransferChunk>("TransferChunk",
+            (w, m) =>
+            {
+                w.Long(m.TransferId); w.Int(m.Index); w.Int(m.Count); w.Int(m.TotalBytes);
+                w.String(m.TargetPath); w.String(m.SenderPath); w.String(m.Manifest); w.Bytes(m.Data);
+            },
+            r => new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.Bytes())),
+        Codec.Of<Transport.TransferAck>("TransferAck",
+            (w, m) => { w.Long(m.TransferId); w.Int(m.Index); },
+            r => new Transport.TransferAck(r.Long(), r.Int())),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
@@ -301,6 +315,13 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             {
                 foreach (var x in value.Data) w.Write(x);
             }
+        }
+
+        public void Bytes(byte[] value)
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            w.Write(value.Length);
+            w.Write(value);
         }
 
         public void Strings(IReadOnlyList<string> values)
@@ -417,6 +438,13 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
                 for (var i = 0; i < data.Length; i++) data[i] = r.ReadSingle();
             }
             return new Tensor(data, shape);
+        }
+
+        public byte[] Bytes()
+        {
+            var count = r.ReadInt32();
+            if (count < 0 || count > Remaining) throw new InvalidDataException($"byte block of {count} bytes");
+            return r.ReadBytes(count);
         }
 
         public string[] Strings()

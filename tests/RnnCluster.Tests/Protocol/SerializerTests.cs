@@ -9,6 +9,7 @@ using Akka.TestKit.Xunit2;
 using RnnCluster.Hosting;
 using RnnCluster.Model;
 using RnnCluster.Protocol;
+using RnnCluster.Transport;
 using Xunit;
 using Xunit.Abstractions;
 using Xunit.Sdk;
@@ -388,6 +389,13 @@ public sealed class SerializerTests : TestKit
             new ShardFailed("job-1", 1, 2, Unicode),
             new PredictOnReplica("job-1", 5, CubeTensor(), [SpecialTensor()], TestActor),
             new PredictOnReplica("job-1", 0, EmptyTensor(), [], probe),
+
+            // Transport/TransferProtocol.cs
+            new TransferChunk(long.MaxValue, 0, 3, 200_000, "akka.tcp://rnncluster@127.0.0.1:4053/user/w#17", "", "ShardResult",
+                [.. Enumerable.Range(0, 300).Select(i => (byte)i)]),
+            new TransferChunk(-1, int.MaxValue, int.MaxValue, 0, Unicode, Unicode, "", []),
+            new TransferAck(42, 0),
+            new TransferAck(long.MinValue, int.MaxValue),
         ];
 
         return all.GroupBy(m => m.GetType()).ToDictionary(g => g.Key, g => g.ToArray());

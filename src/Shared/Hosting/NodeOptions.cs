@@ -1,0 +1,151 @@
+using Akka.Actor;
+
+namespace RnnCluster.Hosting;
+
+/// <summary>A wrong node option or environment variable: one line, the program exits with code 2.</summary>
+public sealed class NodeOptionsException(string message) : Exception(message);
+
+/// <summary>
+/// Where a node listens and whom it joins. Each value comes from its command-line option, else its
+/// environment variable, else the default:
+/// <list type="table">
+/// <item><term><c>--host</c> / <c>RNNCLUSTER_HOST</c></term><description>interface to bind (default 127.0.0.1; 0.0.0.0 for all, then give a public hostname)</description></item>
+/// <item><term><c>--port</c> / <c>RNNCLUSTER_PORT</c></term><description>TCP port (0: any free port)</description></item>
+/// <item><term><c>--public-hostname</c> / <c>RNNCLUSTER_PUBLIC_HOSTNAME</c></term><description>the name or address other nodes use to reach this one (default: the host)</description></item>
+/// <item><term><c>--seed</c> (repeatable, or comma-separated) / <c>RNNCLUSTER_SEEDS</c> (comma-separated)</term><description>seed nodes, <c>akka.tcp://rnncluster@host:port</c> or <c>host:port</c></description></item>
+/// <item><term><c>--config</c> / <c>RNNCLUSTER_CONFIG</c></term><description>a HOCON file whose settings override the built-in ones (any <c>akka.*</c> or <c>rnncluster.*</c> key)</description></item>
+/// </list>
+/// </summary>
+public sealed record NodeOptions
+{
+    public const string HostVariable = "RNNCLUSTER_HOST";
+    public const string PortVariable = "RNNCLUSTER_PORT";
+    public const string PublicHostnameVariable = "RNNCLUSTER_PUBLIC_HOSTNAME";
+    public const string SeedsVariable = "RNNCLUSTER_SEEDS";
+    public const string ConfigVariable = "RNNCLUSTER_CONFIG";
+
+    /// <summary>Every environment variable a node program reads (the deploy files may set only these and the math ones).</summary>
+    public static IReadOnlyList<string> EnvironmentVariables { get; } =
+        [HostVariable, PortVariable, PublicHostnameVariable, SeedsVariable, ConfigVariable];
+
+    /// <summary>The node options, for help texts.</summary>
+    public const string Help = """
+          --host H             interface to bind (env RNNCLUSTER_HOST; default 127.0.0.1; 0.0.0.0 = all,
+                               then set --public-hostname)
+          --port P             TCP port (env RNNCLUSTER_PORT; 0 = any free port)
+          --public-hostname N  address other nodes use to reach this node (env RNNCLUSTER_PUBLIC_HOSTNAME;
+                               default: the host)
+          --seed ADDRESS       seed node, akka.tcp://rnncluster@host:port or host:port; repeat or separate
+                               with commas (env RNNCLUSTER_SEEDS, comma-separated)
+          --config FILE        HOCON file overriding built-in settings (env RNNCLUSTER_CONFIG)
+        """;
+
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; }
+    public string? PublicHostname { get; init; }
+    public IReadOnlyList<Address> Seeds { get; init; } = [];
+    public string? ConfigFile { get; init; }
+
+    /// <summary>The host other nodes use: the public hostname, else the bound host.</summary>
+    public string ReachableHost => PublicHostname ?? Host;
+
+    /// <summary>Option names <see cref="Parse"/> takes (each with a value).</summary>
+    public static IReadOnlySet<string> OptionNames { get; } = new HashSet<string> { "host", "port", "public-hostname", "seed", "config" };
+
+    /// <summary>
+    /// Takes the node options out of <paramref name="args"/> (the rest is returned in order for the
+    /// program to parse), falling back to the environment and then to <paramref name="defaultPort"/>.
+    /// </summary>
+    public static NodeOptions Parse(IEnumerable<string> args, int defaultPort, out List<string> rest, Func<string, string?>? environment = null)
+    {
+        environment ??= Environment.GetEnvironmentVariable;
+        rest = [];
+        string? host = null, port = null, publicHostname = null, config = null;
+        var seeds = new List<string>();
+        var list = args.ToList();
+        for (int i = 0; i < list.Count; i++)
+        {
+            var a = list[i];
+            if (!a.StartsWith("--", StringComparison.Ordinal))
+            {
+                rest.Add(a);
+                continue;
+            }
+            var name = a[2..];
+            string? value = null;
+            int eq = name.IndexOf('=');
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+            if (!OptionNames.Contains(name))
+            {
+                rest.Add(a);
+                continue;
+            }
+            if (value is null)
+            {
+                if (i + 1 >= list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    throw new NodeOptionsException($"option --{name} needs a value");
+                value = list[++i];
+            }
+            switch (name)
+            {
+                case "host": host = value; break;
+                case "port": port = value; break;
+                case "public-hostname": publicHostname = value; break;
+                case "config": config = value; break;
+                case "seed": seeds.Add(value); break;
+            }
+        }
+
+        host ??= NonEmpty(environment(HostVariable));
+        port ??= NonEmpty(environment(PortVariable));
+        publicHostname ??= NonEmpty(environment(PublicHostnameVariable));
+        config ??= NonEmpty(environment(ConfigVariable));
+        if (seeds.Count == 0 && NonEmpty(environment(SeedsVariable)) is { } fromEnvironment) seeds.Add(fromEnvironment);
+
+        int portNumber = defaultPort;
+        if (port is not null && (!int.TryParse(port, out portNumber) || portNumber is < 0 or > 65535))
+            throw new NodeOptionsException($"port must be a number from 0 to 65535, got '{port}'");
+        if (host is not null && string.IsNullOrWhiteSpace(host)) throw new NodeOptionsException("--host is empty");
+        if (config is not null && !File.Exists(config)) throw new NodeOptionsException($"config file '{config}' does not exist");
+        var options = new NodeOptions
+        {
+            Host = host ?? "127.0.0.1",
+            Port = portNumber,
+            PublicHostname = publicHostname,
+            Seeds = [.. seeds.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(ParseSeed)],
+            ConfigFile = config,
+        };
+        if (options.Host is "0.0.0.0" or "::" && options.PublicHostname is null)
+            throw new NodeOptionsException($"--host {options.Host} binds every interface: give --public-hostname (the address other nodes reach this one at)");
+        return options;
+    }
+
+    /// <summary><c>akka.tcp://rnncluster@host:port</c> (a trailing path is ignored) or <c>host:port</c>.</summary>
+    public static Address ParseSeed(string text)
+    {
+        var s = text.Trim();
+        if (!s.Contains("://", StringComparison.Ordinal)) s = $"akka.tcp://{AkkaCluster.SystemName}@{s}";
+        Address address;
+        try
+        {
+            address = Address.Parse(s);
+        }
+        catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
+        {
+            throw new NodeOptionsException($"'{text}' is not a node address (expected akka.tcp://{AkkaCluster.SystemName}@host:port or host:port)");
+        }
+        if (address.Host is null || address.Port is null or <= 0)
+            throw new NodeOptionsException($"'{text}' is not a node address: it needs a host and a port");
+        if (address.Protocol != "akka.tcp")
+            throw new NodeOptionsException($"'{text}': only akka.tcp addresses are supported");
+        if (address.System != AkkaCluster.SystemName)
+            throw new NodeOptionsException($"'{text}' names the actor system '{address.System}'; the cluster's is '{AkkaCluster.SystemName}'");
+        return address;
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

@@ -1,0 +1,157 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Remote;
+using RnnCluster.Protocol;
+
+namespace RnnCluster.Transport;
+
+/// <summary>
+/// Sends protocol messages of any size between nodes without one oversized remoting frame.
+/// Actors use <see cref="Tell"/> (and <see cref="Ask{T}"/>) instead of <c>IActorRef.Tell</c> for
+/// every message to a peer that may receive large ones (weights, gradients, shards, job data):
+/// <list type="bullet">
+/// <item>the target is in this process, or this system has no remoting: a plain Tell, nothing serialized;</item>
+/// <item>otherwise the message is serialized here (ProtocolSerializer) and handed to this node's
+/// transfer actor (<see cref="ActorPath"/>), which keeps one queue per destination node: a small
+/// message with nothing queued ahead goes as a plain remote Tell; a large one is cut into
+/// <see cref="TransferChunk"/>s of <see cref="TransferSettings.ChunkSize"/> bytes sent to the
+/// destination's transfer actor with at most <see cref="TransferSettings.Window"/> chunks
+/// unacknowledged, so cluster heartbeats on the same connection never wait behind more than a
+/// window of data. The receiver reassembles the bytes, deserializes, and delivers the message to
+/// the target with the original sender.</item>
+/// </list>
+/// Order: messages sent through <see cref="Tell"/> from one node to one destination node arrive
+/// in the order they were sent, large and small alike (a small message queued behind a transfer
+/// waits until the transfer is delivered). A message sent with a plain Tell after one sent
+/// through <see cref="Tell"/> may overtake it; a plain Tell before one sent through
+/// <see cref="Tell"/> cannot be overtaken.
+/// Delivery is at most once, as Akka's: when the destination stops acknowledging for
+/// <see cref="TransferSettings.Timeout"/>, the transfer and everything queued to that node is
+/// dropped with a warning.
+/// </summary>
+public sealed class Transfer : IExtension
+{
+    /// <summary>Name of the transfer actor under <c>/system</c>.</summary>
+    public const string ActorName = "rnncluster-transfer";
+
+    private readonly ExtendedActorSystem _system;
+    private readonly IActorRef? _actor;
+
+    internal Transfer(ExtendedActorSystem system)
+    {
+        _system = system;
+        Settings = TransferSettings.From(system.Settings.Config);
+        if (system.Provider is IRemoteActorRefProvider)
+            _actor = system.SystemActorOf(TransferActor.Props(Settings), ActorName);
+    }
+
+    /// <summary>The system's transfer extension; on a system with remoting this starts its transfer actor.</summary>
+    public static Transfer For(ActorSystem system) => system.WithExtension<Transfer, TransferExtensionId>();
+
+    public TransferSettings Settings { get; }
+
+    /// <summary>Path of the transfer actor of the node at <paramref name="address"/>.</summary>
+    public static ActorPath ActorPath(Address address) => new RootActorPath(address) / "system" / ActorName;
+
+    /// <summary>Sends <paramref name="message"/> to <paramref name="target"/> as from <paramref name="sender"/>, chunked when large and remote.</summary>
+    public void Tell(IActorRef target, object message, IActorRef? sender)
+    {
+        var from = sender;
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(message);
+        if (_actor is null || IsLocal(target) || message is not IProtocolMessage)
+        {
+            target.Tell(message, from);
+            return;
+        }
+        _actor.Tell(Prepare(target, message, from), ActorRefs.NoSender);
+    }
+
+    /// <summary>
+    /// Asks <paramref name="target"/> with a message made for the temporary reply actor (as
+    /// <c>Ask(Func&lt;IActorRef, object&gt;)</c> does), the message travelling as <see cref="Tell"/> sends it.
+    /// </summary>
+    public Task<T> Ask<T>(IActorRef target, Func<IActorRef, object> messageFactory, TimeSpan timeout, CancellationToken cancel)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(messageFactory);
+        if (_actor is null || IsLocal(target)) return target.Ask<T>(messageFactory, timeout, cancel);
+        return _actor.Ask<T>(replyTo =>
+        {
+            var message = messageFactory(replyTo);
+            return message is IProtocolMessage ? Prepare(target, message, replyTo) : new PlainSend(target, message, replyTo);
+        }, timeout, cancel);
+    }
+
+    private static bool IsLocal(IActorRef target) =>
+        target is IInternalActorRef { IsLocal: true } || target.Path.Address.HasLocalScope;
+
+    /// <summary>Serializes in the caller's thread: a snapshot of the message, and the cost stays with the sender.</summary>
+    private Outgoing Prepare(IActorRef target, object message, IActorRef? sender)
+    {
+        var serializer = (ProtocolSerializer)_system.Serialization.FindSerializerFor(message);
+        // Actor refs inside the message (temporary ask actors too) must be written with this node's address.
+        var (bytes, senderPath) = Akka.Serialization.Serialization.WithTransport(_system, () =>
+            (serializer.ToBinary(message), Akka.Serialization.Serialization.SerializedActorPath(sender)));
+        var targetPath = Akka.Serialization.Serialization.SerializedActorPath(target);
+        return new Outgoing(target, message, sender, bytes, serializer.Manifest(message), targetPath, senderPath ?? "");
+    }
+}
+
+/// <summary>A message for another node, already serialized (local to the sending node).</summary>
+internal sealed record Outgoing(IActorRef Target, object Message, IActorRef? Sender, byte[] Bytes, string Manifest,
+    string TargetPath, string SenderPath) : INoSerializationVerificationNeeded;
+
+/// <summary>A non-protocol message sent in order through the transfer actor (local to the sending node).</summary>
+internal sealed record PlainSend(IActorRef Target, object Message, IActorRef? Sender) : INoSerializationVerificationNeeded;
+
+internal sealed class TransferExtensionId : ExtensionIdProvider<Transfer>
+{
+    public override Transfer CreateExtension(ExtendedActorSystem system) => new(system);
+}
+
+/// <summary>
+/// <c>rnncluster.transfer</c>: <c>chunk-size</c> (bytes per chunk, default 64 KiB; must leave
+/// room under <c>akka.remote.dot-netty.tcp.maximum-frame-size</c>), <c>window</c> (unacknowledged
+/// chunks per destination, default 16), <c>timeout</c> (no acknowledgement for this long drops the
+/// transfer, default 30 s).
+/// </summary>
+public sealed record TransferSettings(int ChunkSize, int Window, TimeSpan Timeout)
+{
+    public const int DefaultChunkSize = 64 * 1024;
+    public const int DefaultWindow = 16;
+
+    /// <summary>Bytes a chunk's header and framing may add to its data.</summary>
+    public const int ChunkOverhead = 8 * 1024;
+
+    public static TransferSettings From(Config config)
+    {
+        int chunk = config.HasPath("rnncluster.transfer.chunk-size")
+            ? (int)(config.GetByteSize("rnncluster.transfer.chunk-size") ?? DefaultChunkSize)
+            : DefaultChunkSize;
+        int window = config.HasPath("rnncluster.transfer.window") ? config.GetInt("rnncluster.transfer.window") : DefaultWindow;
+        var timeout = config.HasPath("rnncluster.transfer.timeout") ? config.GetTimeSpan("rnncluster.transfer.timeout") : TimeSpan.FromSeconds(30);
+        if (chunk < 1024) throw new ConfigurationException($"rnncluster.transfer.chunk-size must be at least 1 KiB, got {chunk} bytes");
+        if (window < 1) throw new ConfigurationException($"rnncluster.transfer.window must be at least 1, got {window}");
+        if (config.HasPath("akka.remote.dot-netty.tcp.maximum-frame-size"))
+        {
+            long frame = config.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") ?? 128000;
+            if (chunk + ChunkOverhead > frame)
+                throw new ConfigurationException(
+                    $"rnncluster.transfer.chunk-size ({chunk} bytes) does not fit in akka.remote.dot-netty.tcp.maximum-frame-size ({frame} bytes) with {ChunkOverhead} bytes to spare");
+        }
+        return new TransferSettings(chunk, window, timeout);
+    }
+}
+
+/// <summary>
+/// Published on the node's event stream for every message the transfer actor sends or delivers
+/// (benchmarks and logs read it): <paramref name="Outgoing"/> true for a send, whose time runs from
+/// the first chunk sent to the last chunk acknowledged (zero for a plain send); false for a
+/// delivery, from the first chunk received to the message delivered.
+/// </summary>
+public sealed record TransferEvent(bool Outgoing, string Manifest, long Bytes, int Chunks, Address Peer,
+    DateTime StartedUtc, DateTime EndedUtc) : INoSerializationVerificationNeeded
+{
+    public TimeSpan Elapsed => EndedUtc - StartedUtc;
+}

@@ -1,0 +1,19 @@
+using RnnCluster.Protocol;
+
+namespace RnnCluster.Transport;
+
+// The transfer actor <-> transfer actor conversation: one large protocol message cut into chunks.
+
+/// <summary>
+/// Chunk <paramref name="Index"/> of <paramref name="Count"/> of a serialized protocol message
+/// (<paramref name="TotalBytes"/> long, ProtocolSerializer manifest <paramref name="Manifest"/>),
+/// sent from one node's transfer actor to another's. Every chunk repeats the small header
+/// (serialized target and sender paths, manifest), so a chunk never depends on state the receiver
+/// may have dropped. <paramref name="SenderPath"/> is empty for no sender.
+/// Reply: <see cref="TransferAck"/> for each chunk, sent after the last one is delivered.
+/// </summary>
+public sealed record TransferChunk(long TransferId, int Index, int Count, int TotalBytes,
+    string TargetPath, string SenderPath, string Manifest, byte[] Data) : IProtocolMessage;
+
+/// <summary>The receiver holds chunks 0..<paramref name="Index"/> of a transfer (the last one: it delivered the message).</summary>
+public sealed record TransferAck(long TransferId, int Index) : IProtocolMessage;

@@ -1,0 +1,247 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.TestKit;
+using RnnCluster.Jobs;
+using RnnCluster.Model;
+using RnnCluster.Numerics;
+using RnnCluster.Protocol;
+using Xunit;
+
+namespace RnnCluster.Tests.Actors;
+
+/// <summary>Small jobs, row-indexed data and tensor checks shared by the actor and local-mode tests.</summary>
+internal static class ActorTestSupport
+{
+    /// <summary>Upper bound for every expected message (a loaded 2-core machine).</summary>
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long "nothing else arrives" is watched for.</summary>
+    public static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// SimpleRNN(2) -> Dense(1), mse, plain SGD with learning rate 1 (so new weights = old - mean
+    /// gradient, exactly), batch 8, no shuffling, no validation; the data spec is never read (the
+    /// data travels with the job).
+    /// </summary>
+    public static JobSpec SmallJob(string name = "probe-job") => new()
+    {
+        Name = name,
+        Model = new JobModel
+        {
+            Layers =
+            [
+                new LayerSpec { Kind = LayerKinds.SimpleRnn, Units = 2 },
+                new LayerSpec { Kind = LayerKinds.Dense, Units = 1 },
+            ],
+        },
+        Loss = "mse",
+        Optimizer = new OptimizerSpec { Kind = "sgd", LearningRate = 1f },
+        Data = new DataSpec(),
+        BatchSize = 8,
+        Epochs = 3,
+        Shuffle = false,
+        Seed = 5,
+    };
+
+    /// <summary>
+    /// A stateful job with three state slots over two recurrent layers: LSTM(2, sequences) gives
+    /// layer 0's h and c (2 units each), SimpleRNN(3) gives layer 1's h (3 units); then Dense(1).
+    /// </summary>
+    public static JobSpec StatefulJob(int batch = 6, StateReset reset = StateReset.Never, int epochs = 3) => SmallJob("stateful-probe-job") with
+    {
+        Model = new JobModel
+        {
+            Layers =
+            [
+                new LayerSpec { Kind = LayerKinds.Lstm, Units = 2, ReturnSequences = true },
+                new LayerSpec { Kind = LayerKinds.SimpleRnn, Units = 3 },
+                new LayerSpec { Kind = LayerKinds.Dense, Units = 1 },
+            ],
+        },
+        BatchSize = batch,
+        Epochs = epochs,
+        Shuffle = false,
+        States = new StatePolicy { Policy = StatePolicyKind.Stateful, Reset = reset },
+    };
+
+    /// <summary>Units of the stateful job's state slots, in slot order.</summary>
+    public static readonly int[] StatefulSlots = [2, 2, 3];
+
+    /// <summary>
+    /// Data whose every value names its place: x[i, t, f] = i + t/10 + f/100, y[i, o] = 1000 + i + o/10,
+    /// initial state k: s[i, u] = 100 (k + 1) + i + u/10. A shard's rows can be read off its values.
+    /// </summary>
+    public static Dataset IndexedData(int rows, int timesteps, int features, int outputs, IReadOnlyList<int> stateUnits)
+    {
+        var x = new float[rows * timesteps * features];
+        for (int i = 0; i < rows; i++)
+            for (int t = 0; t < timesteps; t++)
+                for (int f = 0; f < features; f++)
+                    x[(i * timesteps + t) * features + f] = i + t / 10f + f / 100f;
+        var y = new float[rows * outputs];
+        for (int i = 0; i < rows; i++)
+            for (int o = 0; o < outputs; o++)
+                y[i * outputs + o] = 1000 + i + o / 10f;
+        var states = stateUnits.Select((units, k) =>
+        {
+            var s = new float[rows * units];
+            for (int i = 0; i < rows; i++)
+                for (int u = 0; u < units; u++)
+                    s[i * units + u] = 100 * (k + 1) + i + u / 10f;
+            return new Tensor(s, rows, units);
+        }).ToList();
+        return new Dataset(new Tensor(x, rows, timesteps, features), new Tensor(y, rows, outputs), states, $"indexed: {rows} rows");
+    }
+
+    /// <summary>A state value that names (global row, slot, unit) and the step that produced it.</summary>
+    public static float StateValue(long step, int row, int slot, int unit) => 1 + step * 1000 + row * 10 + slot + unit / 10f;
+
+    /// <summary>Final states a fake worker returns for a shard's rows (see <see cref="StateValue"/>).</summary>
+    public static Tensor[] FinalStates(ComputeShard shard, IReadOnlyList<int> slots)
+    {
+        int rows = shard.X.Shape[0];
+        return [.. slots.Select((units, k) =>
+        {
+            var s = new float[rows * units];
+            for (int i = 0; i < rows; i++)
+                for (int u = 0; u < units; u++)
+                    s[i * units + u] = StateValue(shard.Step, shard.RowStart + i, k, u);
+            return new Tensor(s, rows, units);
+        })];
+    }
+
+    public static Tensor Gather(Tensor source, ReadOnlySpan<int> rows)
+    {
+        var target = Rows.Empty(source, rows.Length);
+        Rows.Gather(source, rows, target);
+        return target;
+    }
+
+    public static Network NetworkOf(JobSpec job, int features) => new(job.ModelFor(features), new ManagedKernels());
+
+    /// <summary>The flat parameter vector of weights given by name (the network's layout).</summary>
+    public static float[] Flat(Network network, IReadOnlyList<NamedTensor> weights)
+    {
+        var flat = new float[network.ParameterCount];
+        var byName = weights.ToDictionary(w => w.Name, w => w.Value);
+        Assert.Equal(network.Weights.Count, byName.Count);
+        foreach (var w in network.Weights) byName[w.Name].Data.CopyTo(flat, w.Offset);
+        return flat;
+    }
+
+    public static void AssertTensor(Tensor expected, Tensor actual, string what)
+    {
+        Assert.True(expected.ShapeEquals(actual.Shape), $"{what}: shape {Tensor.FormatShape(actual.Shape)}, expected {Tensor.FormatShape(expected.Shape)}");
+        for (int i = 0; i < expected.Length; i++)
+            if (BitConverter.SingleToInt32Bits(expected.Data[i]) != BitConverter.SingleToInt32Bits(actual.Data[i]))
+                Assert.Fail($"{what}: value {i} is {actual.Data[i]:R}, expected {expected.Data[i]:R}");
+    }
+
+    public static void AssertBitIdentical(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+                Assert.Fail($"{what}: value {i} is {actual[i]:R}, expected {expected[i]:R}");
+    }
+
+    /// <summary>
+    /// max_i |a_i - b_i| / max(max_i |b_i|, 1e-3), per weight tensor, the largest over all
+    /// tensors: differences relative to the tensor's scale (summation order moves the last bits
+    /// of a value near zero by more than its own magnitude would suggest).
+    /// </summary>
+    public static double MaxRelativeDifference(IReadOnlyList<KeyValuePair<string, Tensor>> a, IReadOnlyList<KeyValuePair<string, Tensor>> b)
+    {
+        Assert.Equal(b.Select(p => p.Key), a.Select(p => p.Key));
+        double worst = 0;
+        for (int w = 0; w < a.Count; w++)
+        {
+            var (x, y) = (a[w].Value, b[w].Value);
+            Assert.True(x.ShapeEquals(y.Shape), $"{a[w].Key}: shapes differ");
+            double scale = Math.Max(1e-3, y.Data.Max(v => Math.Abs((double)v)));
+            double diff = 0;
+            for (int i = 0; i < x.Length; i++) diff = Math.Max(diff, Math.Abs((double)x.Data[i] - y.Data[i]));
+            worst = Math.Max(worst, diff / scale);
+        }
+        return worst;
+    }
+
+    public static IReadOnlyList<KeyValuePair<string, Tensor>> Pairs(IReadOnlyList<NamedTensor> weights) =>
+        [.. weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value))];
+}
+
+/// <summary>A TestProbe standing in for a worker: expects the job's messages and answers with hand-made results.</summary>
+internal sealed class FakeWorker(TestProbe probe, string name)
+{
+    public TestProbe Probe { get; } = probe;
+    public string Name { get; } = name;
+    public IActorRef Ref => Probe.Ref;
+
+    /// <summary>The job actor that sent the last shard or replica this worker received.</summary>
+    public IActorRef Job { get; private set; } = ActorRefs.Nobody;
+
+    public (LoadReplica Load, ReplicaWeights Weights) ExpectReplica(string? jobId = null)
+    {
+        var load = Probe.ExpectMsg<LoadReplica>(ActorTestSupport.Wait);
+        var weights = Probe.ExpectMsg<ReplicaWeights>(ActorTestSupport.Wait);
+        Job = Probe.LastSender;
+        if (jobId is not null)
+        {
+            Assert.Equal(jobId, load.JobId);
+            Assert.Equal(jobId, weights.JobId);
+        }
+        return (load, weights);
+    }
+
+    public ReplicaWeights ExpectWeights(long version)
+    {
+        var w = Probe.ExpectMsg<ReplicaWeights>(ActorTestSupport.Wait);
+        Assert.Equal(version, w.Version);
+        return w;
+    }
+
+    public ComputeShard ExpectShard(long step)
+    {
+        var s = Probe.ExpectMsg<ComputeShard>(ActorTestSupport.Wait);
+        Job = Probe.LastSender;
+        Assert.Equal(step, s.Step);
+        Assert.False(s.LossOnly);
+        return s;
+    }
+
+    /// <summary>Answers a shard; the row count is the shard's unless given.</summary>
+    public void Reply(IActorRef job, ComputeShard shard, float[] gradient, double lossSum = 1, IReadOnlyList<Tensor>? finals = null, int? rows = null, string? jobId = null, long? step = null, long? shardId = null) =>
+        job.Tell(new ShardResult(jobId ?? shard.JobId, step ?? shard.Step, shardId ?? shard.ShardId, rows ?? shard.X.Shape[0], lossSum,
+            new Tensor(gradient, gradient.Length), finals ?? []), Ref);
+
+    public void ExpectNoShard() => Probe.ExpectNoMsg(ActorTestSupport.Quiet);
+}
+
+/// <summary>An actor of a system without a TestKit (local mode) that hands every job event to a channel.</summary>
+internal sealed class EventSink : ReceiveActor
+{
+    public EventSink(ChannelWriter<IJobEvent> writer) => Receive<IJobEvent>(e => writer.TryWrite(e));
+}
+
+internal static class EventSinks
+{
+    public static (IActorRef Ref, ChannelReader<IJobEvent> Events) Start(ActorSystem system)
+    {
+        var channel = Channel.CreateUnbounded<IJobEvent>();
+        var actor = system.ActorOf(Props.Create(() => new EventSink(channel.Writer)));
+        return (actor, channel.Reader);
+    }
+
+    /// <summary>Reads events until the job ends (<see cref="JobFinished"/> or <see cref="JobFailed"/>), with a deadline.</summary>
+    public static async Task<List<IJobEvent>> UntilEnd(ChannelReader<IJobEvent> events, TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        var list = new List<IJobEvent>();
+        while (true)
+        {
+            var e = await events.ReadAsync(cancel.Token);
+            list.Add(e);
+            if (e is JobFinished or JobFailed) return list;
+        }
+    }
+}
