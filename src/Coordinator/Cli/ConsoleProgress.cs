@@ -36,7 +36,8 @@ public sealed class ConsoleProgress(TextWriter output, bool interactive, int epo
                 var extra = string.Concat(ep.Metrics.Select(m => $"  {m.Name} {m.Value:0.0000}"));
                 var val = ep.ValidationLoss is { } v ? $"  val_loss {v:0.000000}" : "";
                 if (interactive) output.Write("\r");
-                output.WriteLine($"epoch {ep.Epoch + 1}/{ep.Epochs}  loss {ep.Loss:0.000000}{val}{extra}  {_epochRows / Math.Max(1e-9, elapsed):0} samples/s  {elapsed:0.0} s".PadRight(interactive ? 100 : 0));
+                var left = TimeSpan.FromSeconds(_total.Elapsed.TotalSeconds / (ep.Epoch + 1) * (ep.Epochs - ep.Epoch - 1));
+                output.WriteLine($"epoch {ep.Epoch + 1}/{ep.Epochs}  loss {ep.Loss:0.000000}{val}{extra}  {_epochRows / Math.Max(1e-9, elapsed):0} samples/s  {elapsed:0.0} s  ETA {left:m\\:ss}".PadRight(interactive ? 100 : 0));
                 _epochRows = 0;
                 _epochClock.Restart();
                 break;
