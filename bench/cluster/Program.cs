@@ -14,7 +14,7 @@ using RnnCluster.Protocol;
 using RnnCluster.Transport;
 using RnnCluster.Worker;
 
-// rnncluster-cluster-bench [--steps 5] [--workers 2] [--math mkl|managed] [--chunk-size 65536] [--window 16] [--json]
+// rnncluster-cluster-bench [--steps 5] [--workers 2] [--math mkl|managed] [--chunk-size 65536] [--window 16] [--socket-buffer BYTES] [--json]
 //
 // A 12.5-million-parameter model (50 MB of float32) trains for a few steps on an in-process cluster
 // of separate ActorSystems on loopback (one coordinator node, N worker nodes, the default failure
@@ -30,13 +30,16 @@ var kernels = MathBackend.Start(MathOptions.FromEnvironment(Opt("math", "mkl")))
 var overrides = ConfigurationFactory.ParseString($"""
     rnncluster.transfer.chunk-size = {int.Parse(Opt("chunk-size", TransferSettings.DefaultChunkSize.ToString()))}b
     rnncluster.transfer.window = {int.Parse(Opt("window", TransferSettings.DefaultWindow.ToString()))}
+    {(options.TryGetValue("socket-buffer", out var buffer) ? $"akka.remote.dot-netty.tcp {{ send-buffer-size = {buffer}b, receive-buffer-size = {buffer}b }}" : "")}
     """);
 Config NodeConfig(string role, IReadOnlyList<Address> seeds) =>
     overrides.WithFallback(AkkaCluster.Node(new NodeOptions { Host = "127.0.0.1", Port = 0, Seeds = seeds }, role, "WARNING"));
 
 var events = new List<(string Node, TransferEvent Event)>();
 var unreachable = new List<string>();
-var coordinator = CoordinatorNode.Start(NodeConfig(AkkaCluster.CoordinatorRole, []));
+// Node logs (warnings and errors) on stderr; stdout is the report.
+using var logs = NodeLogging.CreateConsoleFactory(Microsoft.Extensions.Logging.LogLevel.Warning, toStandardError: true);
+var coordinator = CoordinatorNode.Start(NodeConfig(AkkaCluster.CoordinatorRole, []), logs);
 var workers = new List<WorkerNode>();
 int exitCode = 0;
 try
@@ -44,7 +47,7 @@ try
     Observe(coordinator.System, "coordinator");
     for (int i = 0; i < workerCount; i++)
     {
-        var w = WorkerNode.Start(NodeConfig(AkkaCluster.WorkerRole, [coordinator.Address]), kernels);
+        var w = WorkerNode.Start(NodeConfig(AkkaCluster.WorkerRole, [coordinator.Address]), kernels, logs);
         workers.Add(w);
         Observe(w.System, $"worker-{i + 1}");
     }

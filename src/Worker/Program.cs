@@ -51,6 +51,7 @@ namespace RnnCluster.Worker
                 }
                 if (node.Seeds.Count == 0) throw new NodeOptionsException("give at least one seed node: --seed akka.tcp://rnncluster@HOST:PORT (or RNNCLUSTER_SEEDS)");
                 var logLevel = NodeProgram.ParseLogLevel(level);
+                node.CheckPortIsFree();
                 var kernels = MathBackend.Start(MathOptions.FromEnvironment(math));
 
                 using var logs = NodeLogging.CreateConsoleFactory(logLevel, toStandardError: false);

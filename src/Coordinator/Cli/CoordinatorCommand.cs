@@ -42,9 +42,18 @@ public static class CoordinatorCommand
         var a = new CliArguments(rest, ValueOptions, Flags);
         if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
         var level = NodeProgram.ParseLogLevel(a.Value("log-level"));
+        node.CheckPortIsFree();
 
         using var logs = NodeLogging.CreateConsoleFactory(level, toStandardError: false);
-        var coordinator = CoordinatorNode.Start(AkkaCluster.Node(node, AkkaCluster.CoordinatorRole, NodeLogging.AkkaLevel(level)), logs);
+        CoordinatorNode coordinator;
+        try
+        {
+            coordinator = CoordinatorNode.Start(AkkaCluster.Node(node, AkkaCluster.CoordinatorRole, NodeLogging.AkkaLevel(level)), logs);
+        }
+        catch (Exception e) when (e is not NodeOptionsException)
+        {
+            throw new Client.RnnClusterException($"cannot start the coordinator node: {e.Message.Split('\n')[0]}");
+        }
         coordinator.System.Log.Info("coordinator node at {0} ({1}); workers: rnncluster-worker --seed {0}; clients: rnncluster submit JOB --contact {0}",
             coordinator.Address, node.Seeds.Count == 0 ? "new cluster" : "seeds " + string.Join(", ", node.Seeds));
         return await NodeProgram.RunUntilStoppedAsync(coordinator.System);

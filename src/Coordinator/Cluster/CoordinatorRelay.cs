@@ -25,6 +25,7 @@ public sealed class CoordinatorRelay : ReceiveActor, IWithUnboundedStash, IWithT
     private readonly Transfer _transfer = Transfer.For(Context.System);
     private readonly IActorRef _proxy;
     private IActorRef? _coordinator;
+    private int _attempts;
 
     public IStash Stash { get; set; } = null!;
 
@@ -41,7 +42,12 @@ public sealed class CoordinatorRelay : ReceiveActor, IWithUnboundedStash, IWithT
     private void Locating()
     {
         Timers.StartPeriodicTimer("locate", Locate.Instance, TimeSpan.Zero, TimeSpan.FromSeconds(1));
-        Receive<Locate>(_ => _proxy.Tell(GetClusterStatus.Instance, Self));
+        _attempts = 0;
+        Receive<Locate>(_ =>
+        {
+            if (++_attempts % 30 == 0) _log.Warning("no coordinator singleton has answered for {0} s (is a node with role coordinator up?)", _attempts);
+            _proxy.Tell(GetClusterStatus.Instance, Self);
+        });
         Receive<ClusterStatus>(_ =>
         {
             _coordinator = Sender;

@@ -124,6 +124,38 @@ public sealed record NodeOptions
         return options;
     }
 
+    /// <summary>
+    /// Fails with a clear message when <see cref="Port"/> is already taken on <see cref="Host"/>
+    /// (the remoting transport reuses addresses, so a second node on the same port would otherwise
+    /// start and never hear from anyone). Port 0 is always free.
+    /// </summary>
+    public void CheckPortIsFree()
+    {
+        if (Port == 0) return;
+        System.Net.IPAddress address;
+        if (!System.Net.IPAddress.TryParse(Host, out address!))
+        {
+            try
+            {
+                address = System.Net.Dns.GetHostAddresses(Host).FirstOrDefault() ?? System.Net.IPAddress.Loopback;
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                throw new NodeOptionsException($"--host {Host}: {e.Message}");
+            }
+        }
+        try
+        {
+            var listener = new System.Net.Sockets.TcpListener(address, Port) { ExclusiveAddressUse = true };
+            listener.Start();
+            listener.Stop();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw new NodeOptionsException($"cannot listen on {Host}:{Port}: {e.Message} (another node running there?)");
+        }
+    }
+
     /// <summary><c>akka.tcp://rnncluster@host:port</c> (a trailing path is ignored) or <c>host:port</c>.</summary>
     public static Address ParseSeed(string text)
     {

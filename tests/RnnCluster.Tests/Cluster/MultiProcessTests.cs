@@ -73,6 +73,19 @@ public sealed class MultiProcessTests(ProcessClusterFixture fixture, ITestOutput
     }
 
     [Fact]
+    public void Every_log_line_names_the_node_address_and_role()
+    {
+        var coordinator = fixture.Cluster.Processes[0].Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var worker = fixture.Cluster.Processes[1].Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        Assert.Contains(coordinator, l => l.Contains($"{fixture.Cluster.Contact} [coordinator]", StringComparison.Ordinal) && l.Contains("registered", StringComparison.Ordinal));
+        Assert.Contains(worker, l => l.Contains(" [worker] ", StringComparison.Ordinal) && l.Contains("akka.tcp://rnncluster@127.0.0.1:", StringComparison.Ordinal));
+        // Only the very first lines, written before remoting knows its port, name the system instead.
+        Assert.All(coordinator.Where(l => l.Contains(" INFO ", StringComparison.Ordinal) || l.Contains(" WARN ", StringComparison.Ordinal)).Skip(2),
+            l => Assert.Contains("[coordinator]", l));
+    }
+
+    [Fact]
     public async Task A_wrong_contact_address_fails_with_one_line_within_the_timeout()
     {
         int nobody = ProcessCluster.FreePort();

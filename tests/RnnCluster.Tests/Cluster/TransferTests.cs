@@ -1,0 +1,147 @@
+using Akka.Actor;
+using Akka.Configuration;
+using RnnCluster.Hosting;
+using RnnCluster.Model;
+using RnnCluster.Protocol;
+using RnnCluster.Transport;
+using Xunit;
+
+namespace RnnCluster.Tests.Cluster;
+
+/// <summary>
+/// <see cref="Transfer"/> between two systems with remoting on loopback and the cluster's modest
+/// frame size: large messages arrive whole, in order with small ones, with their sender; local
+/// targets get a plain Tell.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class TransferTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private ActorSystem _a = null!;
+    private ActorSystem _b = null!;
+
+    public Task InitializeAsync()
+    {
+        // Remoting only (the client configuration): the transfer does not need cluster membership.
+        var options = new NodeOptions { Host = "127.0.0.1", Port = 0 };
+        _a = AkkaCluster.Create("transfer-a", AkkaCluster.Client(options, "ERROR"));
+        _b = AkkaCluster.Create("transfer-b", AkkaCluster.Client(options, "ERROR"));
+        Transfer.For(_a);
+        Transfer.For(_b);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await Task.WhenAll(_a.Terminate(), _b.Terminate());
+
+    [Fact]
+    public async Task Large_and_small_messages_arrive_whole_in_order_with_their_sender()
+    {
+        var received = new List<(object Message, IActorRef Sender)>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var target = _b.ActorOf(Props.Create(() => new Collector(received, 4, all)), "target");
+        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "target").ResolveOne(Wait);
+        var sender = _a.ActorOf(Props.Create(() => new Collector(new List<(object, IActorRef)>(), int.MaxValue, new TaskCompletionSource())), "sender");
+        var events = new List<TransferEvent>();
+        TransferRecorder.Start(_a, events);
+
+        var big = Ramp(3_000_000);   // 12 MB: far over the 256000-byte frame
+        var medium = Ramp(100_000);  // 400 kB
+        var transfer = Transfer.For(_a);
+        transfer.Tell(remoteTarget, new ReplicaWeights("job", 1, big), sender);
+        transfer.Tell(remoteTarget, new DropReplica("small-after-large"), sender);
+        transfer.Tell(remoteTarget, new ReplicaWeights("job", 2, medium), sender);
+        transfer.Tell(remoteTarget, new JobStarted("last"), ActorRefs.NoSender);
+
+        Assert.Same(all.Task, await Task.WhenAny(all.Task, Task.Delay(Wait)));
+        lock (received)
+        {
+            var first = Assert.IsType<ReplicaWeights>(received[0].Message);
+            Assert.Equal(1, first.Version);
+            Assert.Equal(big.Data, first.Parameters.Data);
+            Assert.Equal("small-after-large", Assert.IsType<DropReplica>(received[1].Message).JobId);
+            var third = Assert.IsType<ReplicaWeights>(received[2].Message);
+            Assert.Equal(medium.Data, third.Parameters.Data);
+            Assert.Equal("last", Assert.IsType<JobStarted>(received[3].Message).JobId);
+            // The original sender, resolved on the receiving node.
+            Assert.Equal(sender.Path.ToStringWithoutAddress(), received[0].Sender.Path.ToStringWithoutAddress());
+            Assert.Equal(Address(_a), received[0].Sender.Path.Address);
+            Assert.True(received[3].Sender.IsNobody());
+        }
+        await Task.Delay(200);
+        lock (events)
+        {
+            var chunked = events.Where(e => e.Outgoing && e.Chunks > 0).ToList();
+            Assert.Equal(2, chunked.Count);
+            Assert.True(chunked[0].Chunks >= 12_000_000 / TransferSettings.DefaultChunkSize);
+        }
+    }
+
+    [Fact]
+    public async Task Ask_through_the_transfer_gets_a_large_reply()
+    {
+        var echo = _b.ActorOf(Props.Create(() => new Echo()), "echo");
+        var remoteEcho = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "echo").ResolveOne(Wait);
+        var x = new Tensor(Ramp(1_000_000).Data, 1000, 10, 100);
+
+        var reply = await Transfer.For(_a).Ask<PredictResult>(remoteEcho,
+            replyTo => new PredictOnReplica("job", 3, x, [], replyTo), Wait, CancellationToken.None);
+
+        Assert.Equal(x.Shape, reply.Output.Shape);
+        Assert.Equal(x.Data, reply.Output.Data);
+        GC.KeepAlive(echo);
+    }
+
+    [Fact]
+    public async Task A_local_target_gets_the_message_itself()
+    {
+        var received = new List<(object Message, IActorRef Sender)>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var local = _a.ActorOf(Props.Create(() => new Collector(received, 1, done)));
+        var message = new ReplicaWeights("job", 1, Ramp(1_000_000));
+
+        Transfer.For(_a).Tell(local, message, ActorRefs.NoSender);
+
+        Assert.Same(done.Task, await Task.WhenAny(done.Task, Task.Delay(Wait)));
+        lock (received) Assert.Same(message, received[0].Message);
+    }
+
+    [Fact]
+    public void A_chunk_must_fit_in_the_frame()
+    {
+        var config = ConfigurationFactory.ParseString("""
+            rnncluster.transfer.chunk-size = 250000b
+            akka.remote.dot-netty.tcp.maximum-frame-size = 256000b
+            """);
+        var e = Assert.Throws<ConfigurationException>(() => TransferSettings.From(config));
+        Assert.Contains("maximum-frame-size", e.Message);
+    }
+
+    private static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;
+
+    private static Tensor Ramp(int n)
+    {
+        var data = new float[n];
+        for (int i = 0; i < n; i++) data[i] = i * 0.5f - 7f;
+        return new Tensor(data, n);
+    }
+
+    private sealed class Collector : ReceiveActor
+    {
+        public Collector(List<(object, IActorRef)> received, int expected, TaskCompletionSource done) =>
+            ReceiveAny(m =>
+            {
+                lock (received)
+                {
+                    received.Add((m, Sender));
+                    if (received.Count == expected) done.TrySetResult();
+                }
+            });
+    }
+
+    private sealed class Echo : ReceiveActor
+    {
+        public Echo() =>
+            Receive<PredictOnReplica>(p => Transfer.For(Context.System).Tell(p.ReplyTo, new PredictResult(p.JobId, p.X, []), Self));
+    }
+}
