@@ -66,39 +66,7 @@ public static class SubmitCommand
         await using var connection = await ConnectAsync(a, contacts, timeout);
         using var handle = await connection.Client.StartWatchedJobAsync(job, data);
         output.WriteLine($"job {handle.JobId} started");
-        var progress = new ConsoleProgress(output, interactive: !Console.IsOutputRedirected, job.Epochs);
-        var events = handle.Events().GetAsyncEnumerator();
-        try
-        {
-            while (true)
-            {
-                var next = events.MoveNextAsync().AsTask();
-                if (await Task.WhenAny(next, connection.Lost) == connection.Lost) await connection.Lost; // throws: lost the coordinator
-                if (!await next) break;
-                var e = events.Current;
-                progress.OnEvent(e);
-                switch (e)
-                {
-                    case JobFailed f:
-                        throw new JobException($"job {f.JobId} failed: {f.Reason}");
-                    case JobFinished f:
-                        var outDir = a.Value("out");
-                        if (outDir is not null)
-                        {
-                            var model = job.ModelFor(data.X.Shape[2]);
-                            JobOutputs.Write(outDir, model, f.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)), progress.History, job.Name);
-                            output.WriteLine($"wrote {Path.Combine(outDir, "weights.npz")}, model.json, metrics.csv, loss.png");
-                        }
-                        output.WriteLine($"job {f.JobId} finished: final loss {progress.History.LastOrDefault()?.Loss:0.000000}");
-                        return 0;
-                }
-            }
-        }
-        finally
-        {
-            await events.DisposeAsync();
-        }
-        throw new JobException("the job's progress stream ended without a result");
+        return await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output, connection.Lost);
     }
 
     /// <summary><c>rnncluster status --contact ADDRESS</c>: workers and jobs of a running cluster.</summary>

@@ -1,3 +1,4 @@
+using RnnCluster.Client;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Numerics;
@@ -29,16 +30,33 @@ public static class TrainCommand
         await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING");
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
+        return await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output);
+    }
+}
+
+/// <summary>
+/// Follows a started job to its end for the commands that run one (train, submit): progress
+/// lines, then the outputs on success or a one-line error on failure.
+/// </summary>
+public static class JobFollower
+{
+    /// <param name="lost">Completes (by throwing) when the connection to the coordinator is lost; null in local mode.</param>
+    public static async Task<int> FollowAsync(JobHandle handle, JobSpec job, Dataset data, string? outDir, TextWriter output, Task? lost = null)
+    {
         var progress = new ConsoleProgress(output, interactive: !Console.IsOutputRedirected, job.Epochs);
-        await foreach (var e in handle.Events())
+        await using var events = handle.Events().GetAsyncEnumerator();
+        while (true)
         {
+            var next = events.MoveNextAsync().AsTask();
+            if (lost is not null && await Task.WhenAny(next, lost) == lost) await lost; // throws: the coordinator is gone
+            if (!await next) break;
+            var e = events.Current;
             progress.OnEvent(e);
             switch (e)
             {
                 case JobFailed f:
                     throw new JobException($"job {f.JobId} failed: {f.Reason}");
                 case JobFinished f:
-                    var outDir = a.Value("out");
                     if (outDir is not null)
                     {
                         var model = job.ModelFor(data.X.Shape[2]);
