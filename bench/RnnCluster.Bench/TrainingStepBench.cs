@@ -38,9 +38,12 @@ public sealed class TrainingStep
         _batch = batch;
         _timesteps = timesteps;
         Kernels = kernels;
+        ParameterCount = network.ParameterCount;
     }
 
     public IMathKernels Kernels { get; }
+
+    public int ParameterCount { get; }
 
     public double Run()
     {
@@ -50,21 +53,34 @@ public sealed class TrainingStep
         return loss;
     }
 
-    /// <summary>Median ms per step after warm-up, and bytes allocated per step after warm-up.</summary>
-    public (double MedianMs, long BytesPerStep) Measure(int warmup, int iterations)
+    /// <summary>Loss and gradient sum of one forward and backward pass (no update).</summary>
+    public (double Loss, float[] Gradient) Gradient()
     {
-        for (int i = 0; i < warmup; i++) Run();
+        double loss = _computer.Compute(_parameters, _x, _y, _batch, _timesteps, _states, _gradients);
+        return (loss, (float[])_gradients.Clone());
+    }
+
+    /// <summary>
+    /// Median ms per step, and bytes allocated per step, after a warm-up of at least
+    /// <paramref name="warmup"/> steps and <paramref name="warmupSeconds"/> seconds (so the JIT's
+    /// tiered compilation has finished with the hot loops before timing starts).
+    /// </summary>
+    public (double MedianMs, long BytesPerStep) Measure(int warmup, double warmupSeconds, int iterations)
+    {
         var times = new double[iterations];
-        long before = GC.GetAllocatedBytesForCurrentThread();
+        long warmStart = Stopwatch.GetTimestamp();
+        for (int i = 0; i < warmup || Stopwatch.GetElapsedTime(warmStart).TotalSeconds < warmupSeconds; i++) Run();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
         for (int i = 0; i < iterations; i++)
         {
             long start = Stopwatch.GetTimestamp();
             Run();
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
-        long bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / iterations;
+        long bytes = (GC.GetTotalAllocatedBytes(precise: true) - before) / iterations;
         Array.Sort(times);
-        return (times[iterations / 2], bytes);
+        double median = iterations % 2 == 1 ? times[iterations / 2] : (times[iterations / 2 - 1] + times[iterations / 2]) / 2;
+        return (median, bytes);
     }
 
     /// <summary>~6 B T G H (D + H) floating-point operations per step (DESIGN.md).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RnnCluster.Numerics;
 
 namespace RnnCluster.Model;
@@ -11,6 +12,7 @@ namespace RnnCluster.Model;
 public sealed class Network
 {
     private readonly RuntimeLayer[] _layers;
+    private readonly bool _outputIsSequence;
     private NetworkBuffers? _buffers;
 
     public Network(ModelSpec spec, IMathKernels kernels)
@@ -35,6 +37,8 @@ public sealed class Network
             sequence = layer.OutputIsSequence;
         }
         _layers = [.. layers];
+        // Cached: ModelSpec computes it by enumerating its layers (an allocation per call).
+        _outputIsSequence = spec.OutputIsSequence;
         ParameterCount = offset;
         Weights = [.. _layers.SelectMany(l => l.Weights)];
         StateSlots = slots;
@@ -89,7 +93,8 @@ public sealed class Network
             if (given is null) target.Clear();
             else
             {
-                if (!given.ShapeEquals(batch, slot.Units))
+                // Not ShapeEquals(params int[]): no allocation per state per step.
+                if (given.Shape.Length != 2 || given.Shape[0] != batch || given.Shape[1] != slot.Units)
                     throw new ModelException($"initial state {StateName(slot)} has shape {Tensor.FormatShape(given.Shape)}; expected ({batch}, {slot.Units})");
                 given.Data.CopyTo(target);
             }
@@ -111,7 +116,7 @@ public sealed class Network
     {
         var buf = RequireBuffers();
         int b = buf.Batch, t = buf.Timesteps, o = Spec.OutputWidth, tw = loss.TargetWidth(o);
-        bool seq = Spec.OutputIsSequence;
+        bool seq = _outputIsSequence;
         int expected = b * (seq ? t : 1) * tw;
         if (y.Length != expected)
             throw new ModelException($"y holds {y.Length} values; expected shape {Tensor.FormatShape(TargetShape(loss, b, t))} = {expected} for loss {loss.Name}");
@@ -150,7 +155,7 @@ public sealed class Network
     {
         var buf = RequireBuffers();
         var output = buf.Layers[^1].Output;
-        if (Spec.OutputIsSequence) TimeMajor.ToBatchMajor(output, destination, buf.Batch, buf.Timesteps, Spec.OutputWidth);
+        if (_outputIsSequence) TimeMajor.ToBatchMajor(output, destination, buf.Batch, buf.Timesteps, Spec.OutputWidth);
         else output.CopyTo(destination);
     }
 
@@ -194,7 +199,7 @@ public sealed class Network
             Timesteps = timesteps;
             Input = new float[batch * timesteps * net.Spec.InputFeatures];
             Layers = [.. net._layers.Select(l => l.Allocate(batch, timesteps))];
-            int outRows = net.Spec.OutputIsSequence ? batch * timesteps : batch;
+            int outRows = net._outputIsSequence ? batch * timesteps : batch;
             OutputGrad = new float[outRows * net.Spec.OutputWidth];
             Target = new float[outRows * net.Spec.OutputWidth];
         }
@@ -211,6 +216,7 @@ public sealed class Network
 /// <summary>Converts between the user's (B, T, F) layout and the engine's (T, B, F).</summary>
 internal static class TimeMajor
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FromBatchMajor(ReadOnlySpan<float> source, Span<float> target, int batch, int timesteps, int width)
     {
         for (int b = 0; b < batch; b++)
@@ -218,6 +224,7 @@ internal static class TimeMajor
                 source.Slice((b * timesteps + t) * width, width).CopyTo(target.Slice((t * batch + b) * width, width));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToBatchMajor(ReadOnlySpan<float> source, Span<float> target, int batch, int timesteps, int width)
     {
         for (int t = 0; t < timesteps; t++)

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 
 namespace RnnCluster.Model;
@@ -77,13 +80,39 @@ public sealed class Adam(OptimizerSpec spec) : OptimizerBase(spec)
 {
     public Adam(float learningRate = 0.001f) : this(new OptimizerSpec { Kind = "adam", LearningRate = learningRate }) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> w, ReadOnlySpan<float> g, long t)
     {
         float b1 = Spec.Beta1, b2 = Spec.Beta2, eps = Spec.Epsilon;
         float lrT = (float)(Spec.LearningRate * Math.Sqrt(1 - Math.Pow(b2, t)) / (1 - Math.Pow(b1, t)));
         var m = Slot1;
         var v = Slot2;
-        for (int i = 0; i < w.Length; i++)
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && w.Length >= 8)
+        {
+            // The same operations in the same order as the scalar loop, 8 at a time: same bits.
+            var c1 = Vector256.Create(1f - b1);
+            var c2 = Vector256.Create(1f - b2);
+            var lr = Vector256.Create(lrT);
+            var ve = Vector256.Create(eps);
+            ref float wr = ref MemoryMarshal.GetReference(w);
+            ref float gr = ref MemoryMarshal.GetReference(g);
+            ref float mr = ref MemoryMarshal.GetArrayDataReference(m);
+            ref float vr = ref MemoryMarshal.GetArrayDataReference(v);
+            for (; i + 8 <= w.Length; i += 8)
+            {
+                nuint at = (nuint)i;
+                var gi = Vector256.LoadUnsafe(ref gr, at);
+                var mi = Vector256.LoadUnsafe(ref mr, at);
+                var vi = Vector256.LoadUnsafe(ref vr, at);
+                mi += (gi - mi) * c1;
+                vi += (gi * gi - vi) * c2;
+                mi.StoreUnsafe(ref mr, at);
+                vi.StoreUnsafe(ref vr, at);
+                (Vector256.LoadUnsafe(ref wr, at) - lr * mi / (Vector256.Sqrt(vi) + ve)).StoreUnsafe(ref wr, at);
+            }
+        }
+        for (; i < w.Length; i++)
         {
             m[i] += (g[i] - m[i]) * (1f - b1);
             v[i] += (g[i] * g[i] - v[i]) * (1f - b2);
@@ -98,6 +127,7 @@ public sealed class Sgd(OptimizerSpec spec) : OptimizerBase(spec)
     public Sgd(float learningRate = 0.01f, float momentum = 0f, bool nesterov = false)
         : this(new OptimizerSpec { Kind = "sgd", LearningRate = learningRate, Momentum = momentum, Nesterov = nesterov }) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> w, ReadOnlySpan<float> g, long t)
     {
         float lr = Spec.LearningRate, mu = Spec.Momentum;
@@ -121,6 +151,7 @@ public sealed class RmsProp(OptimizerSpec spec) : OptimizerBase(spec)
     public RmsProp(float learningRate = 0.001f, float rho = 0.9f)
         : this(new OptimizerSpec { Kind = "rmsprop", LearningRate = learningRate, Rho = rho }) { }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(Span<float> w, ReadOnlySpan<float> g, long t)
     {
         float lr = Spec.LearningRate, rho = Spec.Rho, eps = Spec.Epsilon, mu = Spec.Momentum;

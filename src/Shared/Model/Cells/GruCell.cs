@@ -19,6 +19,9 @@ public sealed class GruCell(int units) : IRecurrentCell
     public bool HasDirectStatePath => true;
     public int CacheWidth => Units;
 
+    // Full optimisation from the first call: these loops run T times per step, and tiered
+    // compilation would otherwise run them unoptimised for the first hundreds of calls.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(scoped in CellForward s)
     {
         int n = Units, rows = s.H.Length / n;
@@ -66,6 +69,7 @@ public sealed class GruCell(int units) : IRecurrentCell
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(scoped in CellBackward s)
     {
         int n = Units, rows = s.DH.Length / n;

@@ -19,6 +19,9 @@ public sealed class LstmCell(int units) : IRecurrentCell
     public bool HasDirectStatePath => false;
     public int CacheWidth => Units;
 
+    // Full optimisation from the first call: these loops run T times per step, and tiered
+    // compilation would otherwise run them unoptimised for the first hundreds of calls.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(scoped in CellForward s)
     {
         int n = Units, rows = s.H.Length / n;
@@ -72,6 +75,7 @@ public sealed class LstmCell(int units) : IRecurrentCell
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(scoped in CellBackward s)
     {
         int n = Units, rows = s.DH.Length / n;

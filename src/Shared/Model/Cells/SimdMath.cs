@@ -68,6 +68,7 @@ internal static class SimdMath
     public static ReadOnlySpan<Vector256<float>> V(ReadOnlySpan<float> s) => MemoryMarshal.Cast<float, Vector256<float>>(s);
 
     /// <summary>y = tanh(x) over a buffer (in place allowed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
     {
         int i = 0;

@@ -15,6 +15,9 @@ public sealed class SimpleRnnCell(int units, Activation activation) : IRecurrent
     public bool HasDirectStatePath => false;
     public int CacheWidth => 0;
 
+    // Full optimisation from the first call: these loops run T times per step, and tiered
+    // compilation would otherwise run them unoptimised for the first hundreds of calls.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(scoped in CellForward s)
     {
         int n = Units, rows = s.H.Length / n;
@@ -43,6 +46,7 @@ public sealed class SimpleRnnCell(int units, Activation activation) : IRecurrent
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(scoped in CellBackward s)
     {
         var h = s.H;
