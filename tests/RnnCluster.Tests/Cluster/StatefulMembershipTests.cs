@@ -19,8 +19,9 @@ public sealed class StatefulMembershipTests(ITestOutputHelper output)
     [Fact]
     public async Task A_stateful_job_keeps_every_rows_state_across_membership_changes()
     {
-        // Steps of some tens of milliseconds, so the membership changes happen mid-job.
-        var job = ClusterJobs.Stateful(batch: 16, epochs: 6, units: 64);
+        // Steps of some tens of milliseconds and enough of them (64) that a graceful leave, which takes
+        // the cluster a second or two, lands mid-job even on a fast, idle machine.
+        var job = ClusterJobs.Stateful(batch: 16, epochs: 16, units: 64);
         var data = ClusterJobs.Data(rows: 64, timesteps: 150, features: 2);
 
         // Local mode, one worker: the reference.
