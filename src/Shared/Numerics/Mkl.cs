@@ -61,8 +61,8 @@ public static unsafe class Mkl
             }
 
             // Same inputs, same bits, whatever the arrays' alignment (DESIGN.md: bit-for-bit reruns).
-            if (Environment.GetEnvironmentVariable("RC_CBWR") != "off") MklNative.CbwrSet(MklNative.CbwrAuto | MklNative.CbwrStrict);
-            MklNative.VmlSetMode(uint.Parse(Environment.GetEnvironmentVariable("RC_VML") ?? "2"));
+            MklNative.CbwrSet(MklNative.CbwrAuto | MklNative.CbwrStrict);
+            MklNative.VmlSetMode(MklNative.VmlHighAccuracy);
 
             var buffer = stackalloc byte[256];
             MklNative.GetVersionString(buffer, 256);

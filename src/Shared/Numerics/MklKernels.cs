@@ -11,6 +11,10 @@ public sealed unsafe class MklKernels : IMathKernels
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
     {
         if (m == 0 || n == 0) return;
+        // MKL reads and writes through raw pointers: check the spans hold what the shapes say.
+        CheckMatrix("A", a.Length, transA ? k : m, transA ? m : k, lda);
+        CheckMatrix("B", b.Length, transB ? n : k, transB ? k : n, ldb);
+        CheckMatrix("C", c.Length, m, n, ldc);
         fixed (float* pa = a)
         fixed (float* pb = b)
         fixed (float* pc = c)
@@ -61,6 +65,13 @@ public sealed unsafe class MklKernels : IMathKernels
         fixed (float* px = x)
         fixed (float* py = y)
             return MklNative.Sdot(x.Length, px, 1, py, 1);
+    }
+
+    private static void CheckMatrix(string name, int length, int rows, int cols, int ld)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (ld < cols || (long)(rows - 1) * ld + cols > length)
+            throw new ArgumentException($"gemm: {name} is {rows} x {cols} with leading dimension {ld}, but its buffer holds {length} values");
     }
 
     private static void Check(int x, int y)
