@@ -241,9 +241,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             _inflight[shardId] = new ShardInfo(i, range, worker);
             // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (empty).
             IReadOnlyList<Tensor> states = _stateTable is not null ? _stateTable.Slice(range)
-                : [.. dataStates.Select(s => Rows.Slice(s, range.Start, range.Count))];
+                : [.. dataStates.Select(s => ShardRows(s, range))];
             _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version,
-                Rows.Slice(x, range.Start, range.Count), Rows.Slice(y, range.Start, range.Count), states, false), Self);
+                ShardRows(x, range), ShardRows(y, range), states, false), Self);
         }
     }
 
@@ -283,7 +283,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private void ApplyStep()
     {
         var results = _results.Select(r => r!).ToArray();
-        var gradient = (float[])results[0].GradientSum.Data.Clone();
+        // The results are this actor's own (deserialized, or handed over by a local worker that
+        // allocated them for this shard): shard 0's array becomes the sum without a copy.
+        var gradient = results[0].GradientSum.Data;
         double lossSum = results[0].LossSum;
         int rows = results[0].Rows;
         for (int i = 1; i < results.Length; i++)
@@ -473,6 +475,10 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         foreach (var s in _subscribers) _transfer.Tell(s, e, Self);
     }
+
+    /// <summary>A shard's rows; a shard that is the whole batch takes the gathered batch as it is.</summary>
+    private static Tensor ShardRows(Tensor batch, RowRange range) =>
+        range.Start == 0 && range.Count == batch.Shape[0] ? batch : Rows.Slice(batch, range.Start, range.Count);
 
     private static Tensor Gather(Tensor source, ReadOnlySpan<int> rows)
     {
