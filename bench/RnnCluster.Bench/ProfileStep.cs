@@ -51,7 +51,7 @@ public static class ProfileStep
         var step = new TrainingStep(cell, b, t, d, h, kernels);
         var adam = new Adam(1e-3f);
         int p = step.ParameterCount;
-        var w = Fill(p);
+        var parameters = Fill(p);
         var wg = Fill(p, 1e-3f);
 
         double Time(Action a)
@@ -68,48 +68,69 @@ public static class ProfileStep
             return times[iterations / 2];
         }
 
-        var parts = new List<(string Name, double Ms, double Flops)>
+        // What the unroller issues: cells that sum the projections (SimpleRNN, LSTM) get one
+        // product per step over stacked rows [x, h_prev] and one stacked weight-gradient GEMM;
+        // GRU gets the input projection of all steps at once plus h_prev R per step. The
+        // profile times the plain GEMM (the unroller uses MKL's packed form of the same product).
+        bool stacked = c.SumsProjections;
+        int w = d + h;
+        var stackedRows = Fill(rows * w);
+        var stackedKernel = Fill(w * g);
+        var stackedGrad = new float[w * g];
+        var parts = new List<(string Name, double Ms, double Flops)>();
+        if (stacked)
+            parts.Add(("stacked GEMM fwd x T", Time(() =>
+            {
+                for (int s = 0; s < t; s++)
+                    kernels.Gemm(false, false, b, g, w, 1f, stackedRows.AsSpan(s * b * w, b * w), w, stackedKernel, g, 0f, gates.AsSpan(s * b * g, b * g), g);
+            }), 2.0 * rows * g * w));
+        else
         {
-            ("input projection GEMM", Time(() => kernels.Gemm(false, false, rows, g, d, 1f, x, d, k, g, 0f, gates, g)), 2.0 * rows * g * d),
-            ("recurrent GEMM fwd x T", Time(() =>
+            parts.Add(("input projection GEMM", Time(() => kernels.Gemm(false, false, rows, g, d, 1f, x, d, k, g, 0f, gates, g)), 2.0 * rows * g * d));
+            parts.Add(("recurrent GEMM fwd x T", Time(() =>
             {
                 for (int s = 0; s < t; s++) kernels.Gemm(false, false, b, g, h, 1f, hs.AsSpan(s * b * h, b * h), h, r, g, 0f, rec, g);
-            }), 2.0 * rows * g * h),
-            ("cell forward x T", Time(() =>
-            {
-                gatesCopy.CopyTo(gates, 0);
-                for (int s = 0; s < t; s++)
-                    c.Forward(new CellForward
-                    {
-                        Gates = gates.AsSpan(s * b * g, b * g), Recurrent = rec, InputBias = bias.AsSpan(0, g), RecurrentBias = bias.AsSpan(g, g),
-                        HPrev = hs.AsSpan(s * b * h, b * h), CPrev = cs.AsSpan(s * b * h, b * h),
-                        H = hs.AsSpan((s + 1) * b * h, b * h), C = cs.AsSpan((s + 1) * b * h, b * h), Cache = cache.AsSpan(s * b * h, b * h),
-                    });
-            }), 0),
-            ("cell backward x T", Time(() =>
-            {
-                for (int s = t - 1; s >= 0; s--)
-                    c.Backward(new CellBackward
-                    {
-                        Gates = gates.AsSpan(s * b * g, b * g), Cache = cache.AsSpan(s * b * h, b * h),
-                        HPrev = hs.AsSpan(s * b * h, b * h), CPrev = cs.AsSpan(s * b * h, b * h),
-                        H = hs.AsSpan((s + 1) * b * h, b * h), C = cs.AsSpan((s + 1) * b * h, b * h),
-                        DH = dh, DC = dc, DInput = dz.AsSpan(s * b * g, b * g), DRecurrent = dzr.AsSpan(s * b * g, b * g), DHPrevDirect = direct,
-                    });
-            }), 0),
-            ("recurrent GEMM bwd x T", Time(() =>
-            {
-                for (int s = t - 1; s >= 0; s--) kernels.Gemm(false, true, b, h, g, 1f, dz.AsSpan(s * b * g, b * g), g, r, g, 0f, dh, h);
-            }), 2.0 * rows * g * h),
-            ("kernel gradient GEMM", Time(() => kernels.Gemm(true, false, d, g, rows, 1f, x, d, dz, g, 0f, kg, g)), 2.0 * rows * g * d),
-            ("recurrent kernel gradient GEMM", Time(() => kernels.Gemm(true, false, h, g, rows, 1f, hs.AsSpan(0, rows * h), h, dz, g, 0f, rg, g)), 2.0 * rows * g * h),
-            ("bias gradient (ones GEMM)", Time(() => kernels.Gemm(false, false, 1, g, rows, 1f, ones, rows, dz, g, 0f, bg.AsSpan(0, g), g)), 2.0 * rows * g),
-            ("Adam update", Time(() => adam.Step(w, wg)), 0),
-        };
+            }), 2.0 * rows * g * h));
+        }
+        parts.Add(("cell forward x T (incl. gate refill)", Time(() =>
+        {
+            gatesCopy.CopyTo(gates, 0);
+            for (int s = 0; s < t; s++)
+                c.Forward(new CellForward
+                {
+                    Gates = gates.AsSpan(s * b * g, b * g), Recurrent = stacked ? default : rec, InputBias = bias.AsSpan(0, g), RecurrentBias = bias.AsSpan(g, g),
+                    HPrev = hs.AsSpan(s * b * h, b * h), CPrev = cs.AsSpan(s * b * h, b * h),
+                    H = hs.AsSpan((s + 1) * b * h, b * h), C = cs.AsSpan((s + 1) * b * h, b * h), Cache = cache.AsSpan(s * b * h, b * h),
+                });
+        }), 0));
+        parts.Add(("cell backward x T", Time(() =>
+        {
+            for (int s = t - 1; s >= 0; s--)
+                c.Backward(new CellBackward
+                {
+                    Gates = gates.AsSpan(s * b * g, b * g), Cache = cache.AsSpan(s * b * h, b * h),
+                    HPrev = hs.AsSpan(s * b * h, b * h), CPrev = cs.AsSpan(s * b * h, b * h),
+                    H = hs.AsSpan((s + 1) * b * h, b * h), C = cs.AsSpan((s + 1) * b * h, b * h),
+                    DH = dh, DC = dc, DInput = dz.AsSpan(s * b * g, b * g), DRecurrent = dzr.AsSpan(s * b * g, b * g), DHPrevDirect = direct,
+                });
+        }), 0));
+        parts.Add(("recurrent GEMM bwd x T", Time(() =>
+        {
+            for (int s = t - 1; s >= 0; s--) kernels.Gemm(false, true, b, h, g, 1f, dz.AsSpan(s * b * g, b * g), g, r, g, 0f, dh, h);
+        }), 2.0 * rows * g * h));
+        if (stacked)
+            parts.Add(("stacked weight gradient GEMM", Time(() => kernels.Gemm(true, false, w, g, rows, 1f, stackedRows, w, dz, g, 0f, stackedGrad, g)), 2.0 * rows * g * w));
+        else
+        {
+            parts.Add(("kernel gradient GEMM", Time(() => kernels.Gemm(true, false, d, g, rows, 1f, x, d, dz, g, 0f, kg, g)), 2.0 * rows * g * d));
+            parts.Add(("recurrent kernel gradient GEMM", Time(() => kernels.Gemm(true, false, h, g, rows, 1f, hs.AsSpan(0, rows * h), h, dz, g, 0f, rg, g)), 2.0 * rows * g * h));
+        }
+        parts.Add(("bias gradient (ones GEMM)", Time(() => kernels.Gemm(false, false, 1, g, rows, 1f, ones, rows, dz, g, 0f, bg.AsSpan(0, g), g)), 2.0 * rows * g));
+        parts.Add(("Adam update", Time(() => adam.Step(parameters, wg)), 0));
         double whole = Time(() => step.Run());
         double sum = parts.Sum(x => x.Ms);
         output.WriteLine($"{cell} B={b} T={t} D={d} H={h} ({kernels.Kind}): whole step {whole:0.00} ms, sum of parts {sum:0.00} ms");
         foreach (var (name, ms, flops) in parts)
-            output.WriteLine($"  {name,-34} {ms,8:0.000} ms {100 * ms / whole,5:0.0}%" + (flops > 0 ? $"  {flops / (ms * 1e6),6:0.0} GFLOP/s" : ""));
+            output.WriteLine($"  {name,-38} {ms,8:0.000} ms {100 * ms / whole,5:0.0}%" + (flops > 0 ? $"  {flops / (ms * 1e6),6:0.0} GFLOP/s" : ""));
     }
 }

@@ -15,7 +15,7 @@ public sealed class GruCell(int units) : IRecurrentCell
     public int GateCount => 3;
     public int StateCount => 1;
     public bool HasRecurrentBias => true;
-    public bool SharesInputGradient => false;
+    public bool SumsProjections => false;
     public bool HasDirectStatePath => true;
     public int CacheWidth => Units;
 

@@ -2,9 +2,8 @@ namespace RnnCluster.Model.Cells;
 
 /// <summary>
 /// One timestep of one recurrent cell kind over a whole batch. The <see cref="Recurrent.Unroller"/>
-/// owns the time loop and the GEMMs (input projection of all timesteps at once, the recurrent
-/// product per step, weight gradients over all timesteps at once); a cell only does the
-/// element-wise part between them. Gates are laid out as Keras does: row b holds
+/// owns the time loop and the GEMMs (the products per step, weight gradients over all timesteps
+/// at once); a cell only does the element-wise part between them. Gates are laid out as Keras does: row b holds
 /// [gate0 (H), gate1 (H), ...] for G = GateCount * H.
 /// </summary>
 public interface IRecurrentCell
@@ -21,10 +20,13 @@ public interface IRecurrentCell
     bool HasRecurrentBias { get; }
 
     /// <summary>
-    /// True when the gradient with respect to the recurrent product equals the gradient with
-    /// respect to the input projection (SimpleRNN, LSTM), so the unroller keeps one buffer.
+    /// True when the cell sees the input projection x K and the recurrent product h_prev R only
+    /// as their sum (SimpleRNN, LSTM): the unroller then computes the sum as one product
+    /// [x, h_prev] [K; R] and hands it over in <see cref="CellForward.Gates"/>, and the gradient
+    /// with respect to both is the same (<see cref="CellBackward.DInput"/>). False for GRU,
+    /// whose reset gate multiplies the recurrent part alone.
     /// </summary>
-    bool SharesInputGradient { get; }
+    bool SumsProjections { get; }
 
     /// <summary>True when h_prev reaches h other than through the recurrent product (GRU's z * h_prev).</summary>
     bool HasDirectStatePath { get; }
@@ -40,10 +42,13 @@ public interface IRecurrentCell
 /// <summary>Buffers of one forward step (B rows).</summary>
 public readonly ref struct CellForward
 {
-    /// <summary>In: x K (B x G). Out: whatever <see cref="IRecurrentCell.Backward"/> needs (activated gates).</summary>
+    /// <summary>
+    /// In: x K + h_prev R when the cell <see cref="IRecurrentCell.SumsProjections"/>, otherwise x K
+    /// (B x G; no bias). Out: whatever <see cref="IRecurrentCell.Backward"/> needs (activated gates).
+    /// </summary>
     public Span<float> Gates { get; init; }
 
-    /// <summary>h_prev R, B x G; scratch the cell may overwrite.</summary>
+    /// <summary>h_prev R, B x G, when the cell does not sum the projections (empty otherwise); scratch the cell may overwrite.</summary>
     public Span<float> Recurrent { get; init; }
 
     /// <summary>The input bias (G), added to every row inside the cell's fused loop.</summary>

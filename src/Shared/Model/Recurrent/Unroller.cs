@@ -8,20 +8,29 @@ namespace RnnCluster.Model.Recurrent;
 
 /// <summary>
 /// Owns the time loop of one recurrent layer, forward and backpropagation through time, for any
-/// <see cref="IRecurrentCell"/>. All timesteps' input projections are one GEMM; only the recurrent
-/// product stays in the loop; weight gradients over all timesteps are one GEMM each. Everything
-/// is time-major (row t * B + b) and in processing order; <see cref="RecurrentLayer"/> reverses
-/// the input for go_backwards. Buffers come from <see cref="UnrollBuffers"/>, allocated once per
-/// batch shape.
+/// <see cref="IRecurrentCell"/>. The layer's weights arrive stacked, W = [K; R] ((F + H) x G, as
+/// Keras lays kernel and recurrent kernel out one after the other), and so do their gradients.
+/// Everything is time-major (row t * B + b) and in processing order; <see cref="RecurrentLayer"/>
+/// reverses the input for go_backwards. Buffers come from <see cref="UnrollBuffers"/>, allocated
+/// once per batch shape.
+/// <para>
+/// Cells that only see the sum x K + h_prev R (<see cref="IRecurrentCell.SumsProjections"/>:
+/// SimpleRNN, LSTM) get it from one GEMM per step, [x_t, h_prev] W, over a stacked buffer whose
+/// rows are [x, h_prev]; their weight gradient over all timesteps is one GEMM too, stacked^T dz.
+/// That saves the separate input projection (a GEMM with a short inner dimension F, slow) and
+/// the cell's second pass over a gate-sized buffer. GRU's reset gate multiplies the recurrent
+/// part alone, so for it all timesteps' input projections are one GEMM and only h_prev R stays
+/// in the loop. The per-step products use MKL's packed format for the matrix they share.
+/// </para>
 /// <para>
 /// With more than one MKL thread (the GNU OpenMP layer), a pass runs on two threads of ours,
 /// each with sequential MKL: the time loop is split by batch rows (rows never interact inside
-/// the loop, so each half runs its own recurrent GEMMs and cell steps with no synchronisation
-/// per timestep); the input projection and the weight gradients by time-major rows (each part
-/// sums the gradients over its rows; the second part's sums are added after the join). MKL's
-/// own OpenMP threads are not used by the layer: on small per-step GEMMs they synchronise
-/// every call, and their spinning workers would compete with ours. With one MKL thread (the
-/// default, and every local-mode worker) everything runs on the calling thread, as before.
+/// the loop, so each half runs its own per-step GEMMs and cell steps with no synchronisation
+/// per timestep); the once-per-pass work by time-major rows (each part sums the gradients over
+/// its rows; the second part's sums are added after the join). MKL's own OpenMP threads are not
+/// used by the layer: on small per-step GEMMs they synchronise every call, and their spinning
+/// workers would compete with ours. With one MKL thread (the default, and every local-mode
+/// worker) everything runs on the calling thread.
 /// </para>
 /// </summary>
 internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMathKernels kernels)
@@ -31,16 +40,22 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
 
     private readonly int _units = cell.Units;
     private readonly int _gateWidth = cell.GateCount * cell.Units;
+    private readonly bool _stacked = cell.SumsProjections;
+
+    /// <summary>Width of a stacked row [x, h_prev].</summary>
+    private readonly int _stackedWidth = inputWidth + cell.Units;
+
     private int _threads;
 
-    // MKL only: the recurrent kernel in MKL's packed GEMM format, packed once per forward pass and
-    // used by every timestep's product (saves packing it T times; same bits as the plain GEMM).
-    private byte[]? _packedStorage;
-    private float* _packed;
+    // MKL only: the matrices every timestep multiplies by, packed once per pass (saves packing
+    // them T times; same bits as the plain GEMM): W or R forward, R^T backward.
+    private readonly PackedMatrix _forwardMatrix = new();
+    private readonly PackedMatrix _backwardMatrix = new();
+    private bool _usePacked;
 
     private enum Phase
     {
-        InputProjection,
+        Project,
         ForwardLoop,
         BackwardLoop,
         Gradients,
@@ -57,13 +72,12 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     private Phase _phase;
     private int _splitRow;
     private bool _returnSequences;
-    private Pinned _input, _kernel, _recurrentKernel, _bias, _outputGrad, _kernelGrad, _recurrentKernelGrad, _biasGrad, _inputGrad;
+    private Pinned _input, _weights, _bias, _outputGrad, _weightsGrad, _biasGrad, _inputGrad;
 
     public IRecurrentCell Cell => cell;
 
     public UnrollBuffers Allocate(int batch, int timesteps, bool goBackwards) =>
-        new(batch, timesteps, inputWidth, _units, _gateWidth, cell.StateCount, cell.CacheWidth,
-            !cell.SharesInputGradient, goBackwards);
+        new(batch, timesteps, inputWidth, _units, _gateWidth, cell.StateCount, cell.CacheWidth, _stacked, goBackwards);
 
     /// <summary>Batch row at which a pass is cut in two, or 0 to run it on the calling thread only.</summary>
     private int SplitRow(int batch)
@@ -72,60 +86,45 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         return _threads >= 2 && batch >= 2 * MinRowsPerPart ? batch / 2 : 0;
     }
 
-    /// <summary>
-    /// MKL: packs R (H x G) for this pass's per-step products. The packed buffer is allocated on
-    /// the first pass (pinned, 64-byte aligned, so MKL takes the same code path every time).
-    /// </summary>
-    private void PackRecurrentKernel(ReadOnlySpan<float> recurrentKernel, int batch)
-    {
-        if (kernels.Kind != MathKind.Mkl)
-        {
-            _packed = null;
-            return;
-        }
-        int h = _units, g = _gateWidth;
-        long size = (long)MklPacked.GetSize(MklPacked.BMatrix, batch, g, h);
-        if (_packedStorage is null || _packedStorage.Length < size + 64)
-        {
-            _packedStorage = GC.AllocateUninitializedArray<byte>(checked((int)size + 64), pinned: true);
-            nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_packedStorage));
-            _packed = (float*)((start + 63) & ~(nint)63);
-        }
-        fixed (float* r = recurrentKernel)
-            MklPacked.Pack(MklNative.RowMajor, MklPacked.BMatrix, MklNative.NoTrans, batch, g, h, 1f, r, g, _packed);
-    }
+    private ReadOnlySpan<float> Kernel(ReadOnlySpan<float> weights) => weights[..(inputWidth * _gateWidth)];
+
+    private ReadOnlySpan<float> RecurrentKernel(ReadOnlySpan<float> weights) => weights[(inputWidth * _gateWidth)..];
 
     /// <summary>
-    /// Runs all timesteps. <paramref name="input"/> is T*B x F in processing order; the initial
-    /// states must already be in slot 0 of <see cref="UnrollBuffers.Hs"/> (and Cs).
+    /// Runs all timesteps. <paramref name="input"/> is T*B x F in processing order;
+    /// <paramref name="weights"/> is [K; R]. The initial states must already be in slot 0 of
+    /// <see cref="UnrollBuffers.Hs"/> (and Cs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Forward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel,
-        ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> bias)
+    public void Forward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias)
     {
-        int b = buf.Batch, rows = b * buf.Timesteps;
+        int b = buf.Batch, rows = b * buf.Timesteps, g = _gateWidth;
         int split = SplitRow(b);
-        PackRecurrentKernel(recurrentKernel, b);
+        _usePacked = kernels.Kind == MathKind.Mkl;
+        if (_usePacked)
+        {
+            // Forward: (B x K) times W (stacked) or R (separate), K the inner dimension.
+            int inner = _stacked ? _stackedWidth : _units;
+            _forwardMatrix.Pack(MklNative.NoTrans, b, g, inner, _stacked ? weights : RecurrentKernel(weights), g);
+        }
         if (split == 0)
         {
-            InputProjection(buf, input, kernel, 0, rows);
-            ForwardRows(buf, recurrentKernel, bias, 0, b);
+            Project(buf, input, weights, 0, rows);
+            ForwardRows(buf, weights, bias, 0, b);
             return;
         }
         fixed (float* pi = input)
-        fixed (float* pk = kernel)
-        fixed (float* pr = recurrentKernel)
+        fixed (float* pw = weights)
         fixed (float* pb = bias)
         {
             _buf = buf;
             _splitRow = split;
             _input = new Pinned(pi, input.Length);
-            _kernel = new Pinned(pk, kernel.Length);
-            _recurrentKernel = new Pinned(pr, recurrentKernel.Length);
+            _weights = new Pinned(pw, weights.Length);
             _bias = new Pinned(pb, bias.Length);
             try
             {
-                _phase = Phase.InputProjection;
+                _phase = Phase.Project;
                 RowSplitter.Run(this);
                 _phase = Phase.ForwardLoop;
                 RowSplitter.Run(this);
@@ -133,7 +132,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             finally
             {
                 _buf = null;
-                _input = _kernel = _recurrentKernel = _bias = default;
+                _input = _weights = _bias = default;
             }
         }
     }
@@ -141,29 +140,29 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// <summary>
     /// Backpropagation through time after <see cref="Forward"/> on the same buffers.
     /// <paramref name="outputGrad"/> is dL/d(output): T*B x H when the layer returns sequences,
-    /// otherwise B x H for the last step. Writes the weight gradients (overwriting), dL/d(input)
-    /// when <paramref name="inputGrad"/> is not empty, and leaves dL/d(initial states) in
-    /// <see cref="UnrollBuffers.DHCarry"/> and <see cref="UnrollBuffers.DCCarry"/>.
+    /// otherwise B x H for the last step. Writes the gradients of [K; R] and of the bias
+    /// (overwriting), dL/d(input) when <paramref name="inputGrad"/> is not empty, and leaves
+    /// dL/d(initial states) in <see cref="UnrollBuffers.DHCarry"/> and <see cref="UnrollBuffers.DCCarry"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel,
-        ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> outputGrad, bool returnSequences,
-        Span<float> kernelGrad, Span<float> recurrentKernelGrad, Span<float> biasGrad, Span<float> inputGrad)
+    public void Backward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights,
+        ReadOnlySpan<float> outputGrad, bool returnSequences, Span<float> weightsGrad, Span<float> biasGrad, Span<float> inputGrad)
     {
-        int b = buf.Batch, g = _gateWidth, rows = b * buf.Timesteps;
+        int b = buf.Batch, rows = b * buf.Timesteps;
         int split = SplitRow(b);
+        _usePacked = kernels.Kind == MathKind.Mkl;
+        // Backward: (B x G) times R^T (G x H).
+        if (_usePacked) _backwardMatrix.Pack(MklNative.Trans, b, _units, _gateWidth, RecurrentKernel(weights), _gateWidth);
         if (split == 0)
         {
-            BackwardRows(buf, recurrentKernel, outputGrad, returnSequences, 0, b);
-            Gradients(buf, input, kernel, kernelGrad, recurrentKernelGrad, biasGrad, inputGrad, 0, rows);
+            BackwardRows(buf, weights, outputGrad, returnSequences, 0, b);
+            Gradients(buf, input, weights, weightsGrad, biasGrad, inputGrad, 0, rows);
             return;
         }
         fixed (float* pi = input)
-        fixed (float* pk = kernel)
-        fixed (float* pr = recurrentKernel)
+        fixed (float* pw = weights)
         fixed (float* po = outputGrad)
-        fixed (float* pkg = kernelGrad)
-        fixed (float* prg = recurrentKernelGrad)
+        fixed (float* pwg = weightsGrad)
         fixed (float* pbg = biasGrad)
         fixed (float* pig = inputGrad)
         {
@@ -171,11 +170,9 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             _splitRow = split;
             _returnSequences = returnSequences;
             _input = new Pinned(pi, input.Length);
-            _kernel = new Pinned(pk, kernel.Length);
-            _recurrentKernel = new Pinned(pr, recurrentKernel.Length);
+            _weights = new Pinned(pw, weights.Length);
             _outputGrad = new Pinned(po, outputGrad.Length);
-            _kernelGrad = new Pinned(pkg, kernelGrad.Length);
-            _recurrentKernelGrad = new Pinned(prg, recurrentKernelGrad.Length);
+            _weightsGrad = new Pinned(pwg, weightsGrad.Length);
             _biasGrad = new Pinned(pbg, biasGrad.Length);
             _inputGrad = new Pinned(pig, inputGrad.Length);
             try
@@ -183,17 +180,16 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
                 _phase = Phase.BackwardLoop;
                 RowSplitter.Run(this);
                 _phase = Phase.Gradients;
-                buf.EnsureSplitScratch(kernelGrad.Length + recurrentKernelGrad.Length + biasGrad.Length);
+                buf.EnsureSplitScratch(weightsGrad.Length + biasGrad.Length);
                 RowSplitter.Run(this);
                 var scratch = buf.SplitScratch.AsSpan();
-                kernels.Axpy(1f, scratch[..kernelGrad.Length], kernelGrad);
-                kernels.Axpy(1f, scratch.Slice(kernelGrad.Length, recurrentKernelGrad.Length), recurrentKernelGrad);
-                kernels.Axpy(1f, scratch.Slice(kernelGrad.Length + recurrentKernelGrad.Length, biasGrad.Length), biasGrad);
+                kernels.Axpy(1f, scratch[..weightsGrad.Length], weightsGrad);
+                kernels.Axpy(1f, scratch.Slice(weightsGrad.Length, biasGrad.Length), biasGrad);
             }
             finally
             {
                 _buf = null;
-                _input = _kernel = _recurrentKernel = _outputGrad = _kernelGrad = _recurrentKernelGrad = _biasGrad = _inputGrad = default;
+                _input = _weights = _outputGrad = _weightsGrad = _biasGrad = _inputGrad = default;
             }
         }
     }
@@ -203,93 +199,128 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     {
         var buf = _buf!;
         int b = buf.Batch, rows = b * buf.Timesteps;
-        // Batch rows [r0, r1) for the time loops; time-major rows [q0, q1) for the once-per-pass GEMMs.
+        // Batch rows [r0, r1) for the time loops; time-major rows [q0, q1) for the once-per-pass work.
         int r0 = part == 0 ? 0 : _splitRow, r1 = part == 0 ? _splitRow : b;
         int rowCut = rows / 2, q0 = part == 0 ? 0 : rowCut, q1 = part == 0 ? rowCut : rows;
         switch (_phase)
         {
-            case Phase.InputProjection:
-                InputProjection(buf, _input.Span, _kernel.Span, q0, q1);
+            case Phase.Project:
+                Project(buf, _input.Span, _weights.Span, q0, q1);
                 break;
             case Phase.ForwardLoop:
-                ForwardRows(buf, _recurrentKernel.Span, _bias.Span, r0, r1);
+                ForwardRows(buf, _weights.Span, _bias.Span, r0, r1);
                 break;
             case Phase.BackwardLoop:
-                BackwardRows(buf, _recurrentKernel.Span, _outputGrad.Span, _returnSequences, r0, r1);
+                BackwardRows(buf, _weights.Span, _outputGrad.Span, _returnSequences, r0, r1);
                 break;
             case Phase.Gradients:
                 // Each part sums the weight gradients over its rows; part 1 into scratch, added after the join.
-                if (part == 0) Gradients(buf, _input.Span, _kernel.Span, _kernelGrad.Span, _recurrentKernelGrad.Span, _biasGrad.Span, _inputGrad.Span, q0, q1);
+                if (part == 0) Gradients(buf, _input.Span, _weights.Span, _weightsGrad.Span, _biasGrad.Span, _inputGrad.Span, q0, q1);
                 else
                 {
                     var scratch = buf.SplitScratch.AsSpan();
-                    int kl = _kernelGrad.Span.Length, rl = _recurrentKernelGrad.Span.Length, bl = _biasGrad.Span.Length;
-                    Gradients(buf, _input.Span, _kernel.Span, scratch[..kl], scratch.Slice(kl, rl), scratch.Slice(kl + rl, bl), _inputGrad.Span, q0, q1);
+                    int wl = _weightsGrad.Span.Length, bl = _biasGrad.Span.Length;
+                    Gradients(buf, _input.Span, _weights.Span, scratch[..wl], scratch.Slice(wl, bl), _inputGrad.Span, q0, q1);
                 }
                 break;
         }
     }
 
-    /// <summary>Input projections x K of time-major rows [q0, q1) into the gate buffer.</summary>
-    private void InputProjection(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, int q0, int q1)
+    /// <summary>
+    /// The once-per-pass work before the time loop, for time-major rows [q0, q1): stacked cells
+    /// get x copied into the first F columns of their stacked rows; the others get the input
+    /// projections x K in the gate buffer.
+    /// </summary>
+    private void Project(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights, int q0, int q1)
     {
-        int g = _gateWidth, n = q1 - q0;
+        int g = _gateWidth, f = inputWidth, n = q1 - q0;
         if (n == 0) return;
-        kernels.Gemm(false, false, n, g, inputWidth, 1f, input.Slice(q0 * inputWidth, n * inputWidth), inputWidth, kernel, g,
+        if (_stacked)
+        {
+            var stacked = buf.Stacked.AsSpan();
+            for (int q = q0; q < q1; q++) input.Slice(q * f, f).CopyTo(stacked.Slice(q * _stackedWidth, f));
+            return;
+        }
+        kernels.Gemm(false, false, n, g, f, 1f, input.Slice(q0 * f, n * f), f, Kernel(weights), g,
             0f, buf.Gates.AsSpan(q0 * g, n * g), g);
     }
 
-    /// <summary>The time loop for batch rows [r0, r1): recurrent product, then the cell's fused step.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardRows(UnrollBuffers buf, ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> bias, int r0, int r1)
+    /// <summary>Copies n state rows (n x H) into the h_prev columns of n stacked rows.</summary>
+    private void CopyIntoStacked(ReadOnlySpan<float> states, Span<float> stackedRows)
     {
-        int b = buf.Batch, t = buf.Timesteps, h = _units, g = _gateWidth, cw = cell.CacheWidth, n = r1 - r0;
+        int h = _units, w = _stackedWidth;
+        for (int i = 0, rowsToCopy = states.Length / h; i < rowsToCopy; i++)
+            states.Slice(i * h, h).CopyTo(stackedRows.Slice(i * w + inputWidth, h));
+    }
+
+    /// <summary>C = A B for one timestep's rows, with B the pass's packed matrix when MKL packed it.</summary>
+    private void StepProduct(PackedMatrix packed, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> plainB, bool transB,
+        int m, int n, int k, float beta, Span<float> c)
+    {
+        if (_usePacked)
+        {
+            fixed (float* pa = a)
+            fixed (float* pc = c)
+                packed.Multiply(m, n, k, pa, lda, beta, pc, n);
+        }
+        else kernels.Gemm(false, transB, m, n, k, 1f, a, lda, plainB, transB ? k : n, beta, c, n);
+    }
+
+    /// <summary>The time loop for batch rows [r0, r1): the per-step product, then the cell's fused step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ForwardRows(UnrollBuffers buf, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int r0, int r1)
+    {
+        int b = buf.Batch, t = buf.Timesteps, h = _units, g = _gateWidth, cw = cell.CacheWidth, n = r1 - r0, w = _stackedWidth;
         var gates = buf.Gates.AsSpan();
         var inputBias = bias[..g];
         var recurrentBias = cell.HasRecurrentBias ? bias.Slice(g, g) : default;
+        var recurrentKernel = RecurrentKernel(weights);
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
         var cache = buf.Cache.AsSpan();
-        var rec = buf.Recurrent.AsSpan(r0 * g, n * g);
-        int stepGates = b * g, stepState = b * h, stepCache = b * cw;
+        var stacked = buf.Stacked.AsSpan();
+        var rec = _stacked ? default : buf.Recurrent.AsSpan(r0 * g, n * g);
+        int stepGates = b * g, stepState = b * h, stepCache = b * cw, stepStacked = b * w;
+        if (_stacked) CopyIntoStacked(hs.Slice(r0 * h, n * h), stacked.Slice(r0 * w, n * w));
         for (int s = 0; s < t; s++)
         {
             var hPrev = hs.Slice(s * stepState + r0 * h, n * h);
-            if (_packed is not null)
-            {
-                fixed (float* a = hPrev)
-                fixed (float* c = rec)
-                    MklPacked.Compute(MklNative.RowMajor, MklNative.NoTrans, MklPacked.Packed, n, g, h, a, h, _packed, g, 0f, c, g);
-            }
-            else kernels.Gemm(false, false, n, g, h, 1f, hPrev, h, recurrentKernel, g, 0f, rec, g);
+            var stepGateRows = gates.Slice(s * stepGates + r0 * g, n * g);
+            var hNext = hs.Slice((s + 1) * stepState + r0 * h, n * h);
+            if (_stacked)
+                StepProduct(_forwardMatrix, stacked.Slice(s * stepStacked + r0 * w, n * w), w, weights, false, n, g, w, 0f, stepGateRows);
+            else
+                StepProduct(_forwardMatrix, hPrev, h, recurrentKernel, false, n, g, h, 0f, rec);
             cell.Forward(new CellForward
             {
-                Gates = gates.Slice(s * stepGates + r0 * g, n * g),
+                Gates = stepGateRows,
                 Recurrent = rec,
                 InputBias = inputBias,
                 RecurrentBias = recurrentBias,
                 HPrev = hPrev,
                 CPrev = cs.IsEmpty ? default : cs.Slice(s * stepState + r0 * h, n * h),
-                H = hs.Slice((s + 1) * stepState + r0 * h, n * h),
+                H = hNext,
                 C = cs.IsEmpty ? default : cs.Slice((s + 1) * stepState + r0 * h, n * h),
                 Cache = cache.IsEmpty ? default : cache.Slice(s * stepCache + r0 * cw, n * cw),
             });
+            if (_stacked && s + 1 < t) CopyIntoStacked(hNext, stacked.Slice((s + 1) * stepStacked + r0 * w, n * w));
         }
     }
 
     /// <summary>Backpropagation through time for batch rows [r0, r1): dL/d(gates) of every step and dL/d(initial states).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BackwardRows(UnrollBuffers buf, ReadOnlySpan<float> recurrentKernel, ReadOnlySpan<float> outputGrad,
+    private void BackwardRows(UnrollBuffers buf, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGrad,
         bool returnSequences, int r0, int r1)
     {
         int b = buf.Batch, t = buf.Timesteps, h = _units, g = _gateWidth, cw = cell.CacheWidth, n = r1 - r0;
         int stepGates = b * g, stepState = b * h, stepCache = b * cw;
+        var recurrentKernel = RecurrentKernel(weights);
         var gates = buf.Gates.AsSpan();
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
         var cache = buf.Cache.AsSpan();
         var dz = buf.DInput.AsSpan();
-        var dzRec = cell.SharesInputGradient ? dz : buf.DRecurrent.AsSpan();
+        var dzRec = _stacked ? dz : buf.DRecurrent.AsSpan();
         var dhCarry = buf.DHCarry.AsSpan(r0 * h, n * h);
         var dcCarry = buf.DCCarry.AsSpan(r0 * h, n * h);
         var dhStep = buf.DHStep.AsSpan(r0 * h, n * h);
@@ -330,7 +361,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
                 direct.CopyTo(dhCarry);
                 beta = 1f;
             }
-            kernels.Gemm(false, true, n, h, g, 1f, dzRecStep, g, recurrentKernel, g, beta, dhCarry, h);
+            StepProduct(_backwardMatrix, dzRecStep, g, recurrentKernel, true, n, h, g, beta, dhCarry);
         }
     }
 
@@ -338,20 +369,25 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// Weight gradients summed over time-major rows [q0, q1) (overwriting), and dL/d(input) for
     /// those rows when <paramref name="inputGrad"/> is not empty.
     /// </summary>
-    private void Gradients(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> kernel, Span<float> kernelGrad,
-        Span<float> recurrentKernelGrad, Span<float> biasGrad, Span<float> inputGrad, int q0, int q1)
+    private void Gradients(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights, Span<float> weightsGrad,
+        Span<float> biasGrad, Span<float> inputGrad, int q0, int q1)
     {
-        int h = _units, g = _gateWidth, n = q1 - q0;
+        int h = _units, g = _gateWidth, f = inputWidth, w = _stackedWidth, n = q1 - q0;
         var dz = buf.DInput.AsSpan(q0 * g, n * g);
-        var dzRec = cell.SharesInputGradient ? dz : buf.DRecurrent.AsSpan(q0 * g, n * g);
+        var dzRec = _stacked ? dz : buf.DRecurrent.AsSpan(q0 * g, n * g);
         var ones = buf.Ones.AsSpan(0, n);
-        kernels.Gemm(true, false, inputWidth, g, n, 1f, input.Slice(q0 * inputWidth, n * inputWidth), inputWidth, dz, g, 0f, kernelGrad, g);
-        kernels.Gemm(true, false, h, g, n, 1f, buf.Hs.AsSpan(q0 * h, n * h), h, dzRec, g, 0f, recurrentKernelGrad, g);
+        if (_stacked)
+            kernels.Gemm(true, false, w, g, n, 1f, buf.Stacked.AsSpan(q0 * w, n * w), w, dz, g, 0f, weightsGrad, g);
+        else
+        {
+            kernels.Gemm(true, false, f, g, n, 1f, input.Slice(q0 * f, n * f), f, dz, g, 0f, weightsGrad[..(f * g)], g);
+            kernels.Gemm(true, false, h, g, n, 1f, buf.Hs.AsSpan(q0 * h, n * h), h, dzRec, g, 0f, weightsGrad[(f * g)..], g);
+        }
         kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dz, g, 0f, biasGrad[..g], g);
         if (cell.HasRecurrentBias)
             kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzRec, g, 0f, biasGrad.Slice(g, g), g);
         if (!inputGrad.IsEmpty)
-            kernels.Gemm(false, true, n, inputWidth, g, 1f, dz, g, kernel, g, 0f, inputGrad.Slice(q0 * inputWidth, n * inputWidth), inputWidth);
+            kernels.Gemm(false, true, n, f, g, 1f, dz, g, Kernel(weights), g, 0f, inputGrad.Slice(q0 * f, n * f), f);
     }
 }
 
@@ -475,21 +511,45 @@ internal sealed class Signal
     }
 }
 
-/// <summary>MKL's packed GEMM (cblas_sgemm_pack / cblas_sgemm_compute) for the per-step recurrent product.</summary>
-internal static unsafe class MklPacked
+/// <summary>
+/// One GEMM operand B in MKL's packed format (cblas_sgemm_pack / cblas_sgemm_compute), packed
+/// once per pass and multiplied by every timestep. The storage is allocated on the first pack
+/// and kept (pinned, 64-byte aligned, so MKL takes the same code path every time).
+/// </summary>
+internal sealed unsafe class PackedMatrix
 {
-    public const int AMatrix = 161;
-    public const int BMatrix = 162;
-    public const int Packed = 151;
+    private const int BMatrix = 162;
+    private const int Packed = 151;
+
+    private byte[]? _storage;
+    private float* _packed;
+
+    /// <summary>Packs op(source) as the k x n right-hand operand of m-row products.</summary>
+    public void Pack(int trans, int m, int n, int k, ReadOnlySpan<float> source, int ld)
+    {
+        long size = (long)GetSize(BMatrix, m, n, k);
+        if (_storage is null || _storage.Length < size + 64)
+        {
+            _storage = GC.AllocateUninitializedArray<byte>(checked((int)size + 64), pinned: true);
+            nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
+            _packed = (float*)((start + 63) & ~(nint)63);
+        }
+        fixed (float* p = source)
+            PackNative(MklNative.RowMajor, BMatrix, trans, m, n, k, 1f, p, ld, _packed);
+    }
+
+    /// <summary>C (m x n, ldc) = A (m x k, lda) times the packed matrix, plus beta C.</summary>
+    public void Multiply(int m, int n, int k, float* a, int lda, float beta, float* c, int ldc) =>
+        Compute(MklNative.RowMajor, MklNative.NoTrans, Packed, m, n, k, a, lda, _packed, n, beta, c, ldc);
 
     [DllImport(MklNative.Library, EntryPoint = "cblas_sgemm_pack_get_size")]
-    public static extern nuint GetSize(int identifier, int m, int n, int k);
+    private static extern nuint GetSize(int identifier, int m, int n, int k);
 
     [DllImport(MklNative.Library, EntryPoint = "cblas_sgemm_pack")]
-    public static extern void Pack(int layout, int identifier, int trans, int m, int n, int k, float alpha, float* source, int ld, float* destination);
+    private static extern void PackNative(int layout, int identifier, int trans, int m, int n, int k, float alpha, float* source, int ld, float* destination);
 
     [DllImport(MklNative.Library, EntryPoint = "cblas_sgemm_compute")]
-    public static extern void Compute(int layout, int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
+    private static extern void Compute(int layout, int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
         float beta, float* c, int ldc);
 }
 
@@ -519,7 +579,7 @@ internal static class MklThreadsLocal
 internal sealed class UnrollBuffers
 {
     public UnrollBuffers(int batch, int timesteps, int inputWidth, int units, int gateWidth, int stateCount,
-        int cacheWidth, bool separateRecurrentGradient, bool goBackwards)
+        int cacheWidth, bool stacked, bool goBackwards)
     {
         Batch = batch;
         Timesteps = timesteps;
@@ -528,9 +588,10 @@ internal sealed class UnrollBuffers
         Hs = new float[(timesteps + 1) * batch * units];
         Cs = stateCount > 1 ? new float[(timesteps + 1) * batch * units] : [];
         Cache = new float[rows * cacheWidth];
-        Recurrent = new float[batch * gateWidth];
+        Stacked = stacked ? new float[rows * (inputWidth + units)] : [];
+        Recurrent = stacked ? [] : new float[batch * gateWidth];
         DInput = new float[rows * gateWidth];
-        DRecurrent = separateRecurrentGradient ? new float[rows * gateWidth] : [];
+        DRecurrent = stacked ? [] : new float[rows * gateWidth];
         DHCarry = new float[batch * units];
         DCCarry = new float[batch * units];
         DHStep = new float[batch * units];
@@ -544,7 +605,7 @@ internal sealed class UnrollBuffers
     public int Batch { get; }
     public int Timesteps { get; }
 
-    /// <summary>Per step: input projection in, activated gates out.</summary>
+    /// <summary>Per step: the cell's pre-activations in (without bias), whatever its backward step needs out.</summary>
     public float[] Gates { get; }
 
     /// <summary>h for slot 0 (initial) .. T (final), each B x H, processing order.</summary>
@@ -554,6 +615,11 @@ internal sealed class UnrollBuffers
     public float[] Cs { get; }
 
     public float[] Cache { get; }
+
+    /// <summary>Stacked cells: row t * B + b is [x_t, h_(t-1)] of batch row b (T*B x (F + H)).</summary>
+    public float[] Stacked { get; }
+
+    /// <summary>Other cells: one step's h_prev R (B x G).</summary>
     public float[] Recurrent { get; }
     public float[] DInput { get; }
     public float[] DRecurrent { get; }
