@@ -23,6 +23,13 @@ public static unsafe class Mkl
     public static string Version { get; private set; } = "";
 
     /// <summary>
+    /// The thread count MKL was configured with for the process (0 before loading). Read this,
+    /// not mkl_get_max_threads: a thread that has run part of a split pass has its own MKL count
+    /// set to 1, and a layer deciding there would never split.
+    /// </summary>
+    public static int ConfiguredThreads => _configuredThreads;
+
+    /// <summary>
     /// Loads MKL with the given number of threads (1 = the sequential layer, the default;
     /// more = the GNU OpenMP layer). Throws <see cref="MathBackendException"/> naming the install
     /// command when the library cannot be loaded. Calling again with the same thread count is a no-op.

@@ -82,7 +82,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// <summary>Batch row at which a pass is cut in two, or 0 to run it on the calling thread only.</summary>
     private int SplitRow(int batch)
     {
-        if (_threads == 0) _threads = kernels.Kind == MathKind.Mkl && Mkl.IsLoaded ? Math.Max(1, MklNative.GetMaxThreads()) : 1;
+        if (_threads == 0) _threads = kernels.Kind == MathKind.Mkl && Mkl.IsLoaded ? Math.Max(1, Mkl.ConfiguredThreads) : 1;
         return _threads >= 2 && batch >= 2 * MinRowsPerPart ? batch / 2 : 0;
     }
 
