@@ -8,7 +8,6 @@ using RnnCluster.Client;
 using RnnCluster.Coordinator.Cluster;
 using RnnCluster.Hosting;
 using RnnCluster.Jobs;
-using RnnCluster.Model;
 using RnnCluster.Numerics;
 using RnnCluster.Protocol;
 using RnnCluster.Transport;
@@ -59,10 +58,11 @@ try
         await Task.Delay(100);
     }
 
-    var job = FiftyMegabyteJob(workerCount);
-    var data = Data(job.BatchSize * steps);
+    // Four rows per worker.
+    var job = FiftyMegabyteJob.Spec(batchSize: 4 * workerCount, minWorkers: workerCount);
+    var data = FiftyMegabyteJob.Data(job.BatchSize * steps);
     Console.WriteLine($"{MathBackend.Describe(kernels)}");
-    Console.WriteLine($"model: {Parameters:N0} parameters ({Parameters * 4 / 1e6:0.0} MB float32); {workerCount} workers; {steps} steps; " +
+    Console.WriteLine($"model: {FiftyMegabyteJob.Parameters:N0} parameters ({FiftyMegabyteJob.Parameters * 4 / 1e6:0.0} MB float32); {workerCount} workers; {steps} steps; " +
                       $"frame size {AkkaCluster.MaximumFrameSize}, chunk {Opt("chunk-size", TransferSettings.DefaultChunkSize.ToString())} B, window {Opt("window", TransferSettings.DefaultWindow.ToString())}");
     var started = DateTime.UtcNow;
     var stepEnds = new List<DateTime>();
@@ -124,7 +124,7 @@ int Report(DateTime started, List<DateTime> stepEnds, bool json)
     double Rate(List<TransferEvent> list) => list.Count == 0 ? 0 : list.Sum(e => e.Bytes) / 1e6 / list.Sum(e => e.Elapsed.TotalSeconds);
     var summary = new
     {
-        parameters = Parameters,
+        parameters = FiftyMegabyteJob.Parameters,
         workers = workerCount,
         steps = rows.Count,
         mean_step_s = rows.Skip(1).Select(r => r.Total).DefaultIfEmpty(rows.FirstOrDefault()?.Total ?? 0).Average(),
@@ -144,9 +144,9 @@ int Report(DateTime started, List<DateTime> stepEnds, bool json)
         Console.WriteLine("step   total s   weights out s   compute s   gradients back s   aggregation s");
         foreach (var r in rows)
             Console.WriteLine($"{r.Step,4} {r.Total,9:0.000} {r.WeightsOut,15:0.000} {r.Compute,11:0.000} {r.GradientsBack,18:0.000} {r.Aggregation,15:0.000}");
-        Console.WriteLine($"weights out:    {weightsOut.Count} transfers of {Parameters * 4 / 1e6:0.0} MB, {Rate(weightsOut):0} MB/s each " +
+        Console.WriteLine($"weights out:    {weightsOut.Count} transfers of {FiftyMegabyteJob.Parameters * 4 / 1e6:0.0} MB, {Rate(weightsOut):0} MB/s each " +
                           $"({workerCount} at a time: {Rate(weightsOut) * workerCount:0} MB/s from the coordinator)");
-        Console.WriteLine($"gradients back: {gradientsBack.Count} transfers of {Parameters * 4 / 1e6:0.0} MB, {Rate(gradientsBack):0} MB/s each");
+        Console.WriteLine($"gradients back: {gradientsBack.Count} transfers of {FiftyMegabyteJob.Parameters * 4 / 1e6:0.0} MB, {Rate(gradientsBack):0} MB/s each");
         Console.WriteLine($"mean step (after the first): {summary.mean_step_s:0.000} s");
         Console.WriteLine($"UnreachableMember events: {unreachable.Count}");
     }
@@ -176,45 +176,6 @@ static Dictionary<string, string> ParseOptions(string[] args)
         else result[name] = "true";
     }
     return result;
-}
-
-/// <summary>SimpleRNN(64) on 64 features -> Dense(3500, tanh) -> Dense(3500, tanh) -> Dense(1): 12,492,757 parameters.</summary>
-static JobSpec FiftyMegabyteJob(int workers) => new()
-{
-    Name = "fifty-megabytes",
-    Model = new JobModel
-    {
-        Layers =
-        [
-            new LayerSpec { Kind = LayerKinds.SimpleRnn, Units = 64 },
-            new LayerSpec { Kind = LayerKinds.Dense, Units = 3500, Activation = "tanh" },
-            new LayerSpec { Kind = LayerKinds.Dense, Units = 3500, Activation = "tanh" },
-            new LayerSpec { Kind = LayerKinds.Dense, Units = 1 },
-        ],
-    },
-    Loss = "mse",
-    Optimizer = new OptimizerSpec { Kind = "adam", LearningRate = 1e-4f },
-    Data = new DataSpec(),
-    BatchSize = 4 * workers,
-    Epochs = 1,
-    Shuffle = false,
-    Seed = 1,
-    MinWorkers = workers,
-};
-
-static Dataset Data(int rows)
-{
-    var random = new Random(11);
-    var x = new float[rows * 2 * 64];
-    for (int i = 0; i < x.Length; i++) x[i] = (float)(random.NextDouble() * 2 - 1);
-    var y = new float[rows];
-    for (int i = 0; i < rows; i++) y[i] = (float)Math.Sin(i * 0.7) * 0.5f;
-    return new Dataset(new Tensor(x, rows, 2, 64), new Tensor(y, rows, 1), [], "random");
-}
-
-internal sealed partial class Program
-{
-    private const long Parameters = 12_492_757;
 }
 
 internal sealed record StepTimes(int Step, double Total, double WeightsOut, double Compute, double GradientsBack, double Aggregation);

@@ -243,7 +243,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             IReadOnlyList<Tensor> states = _stateTable is not null ? _stateTable.Slice(range)
                 : [.. dataStates.Select(s => ShardRows(s, range))];
             _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version,
-                ShardRows(x, range), ShardRows(y, range), states, false), Self);
+                ShardRows(x, range), ShardRows(y, range), states), Self);
         }
     }
 

@@ -209,9 +209,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             (w, m) =>
             {
                 w.String(m.JobId); w.Long(m.Step); w.Long(m.ShardId); w.Int(m.RowStart); w.Long(m.WeightsVersion);
-                w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates); w.Bool(m.LossOnly);
+                w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates);
             },
-            r => new ComputeShard(r.String(), r.Long(), r.Long(), r.Int(), r.Long(), r.Tensor(), r.Tensor(), r.Tensors(), r.Bool())),
+            r => new ComputeShard(r.String(), r.Long(), r.Long(), r.Int(), r.Long(), r.Tensor(), r.Tensor(), r.Tensors())),
         Codec.Of<ShardResult>("ShardResult",
             (w, m) =>
             {

@@ -22,10 +22,10 @@ public sealed record DropReplica(string JobId) : IProtocolMessage;
 /// Rows [RowStart, RowStart + X.Shape[0]) of step <paramref name="Step"/>'s global batch, with
 /// their initial states (one tensor per state slot; empty: zeros). <paramref name="ShardId"/> is
 /// unique per dispatch, so a late or duplicate result cannot be mistaken for a current one.
-/// <paramref name="LossOnly"/>: validation, no gradients.
+/// Always a training step: validation runs through <see cref="PredictOnReplica"/>.
 /// </summary>
 public sealed record ComputeShard(string JobId, long Step, long ShardId, int RowStart, long WeightsVersion,
-    Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialStates, bool LossOnly) : IProtocolMessage;
+    Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialStates) : IProtocolMessage;
 
 /// <summary>Loss sum, gradient sums and final states of a shard's rows.</summary>
 public sealed record ShardResult(string JobId, long Step, long ShardId, int Rows, double LossSum,

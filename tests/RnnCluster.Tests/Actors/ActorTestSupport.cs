@@ -205,7 +205,6 @@ internal sealed class FakeWorker(TestProbe probe, string name)
         var s = Probe.ExpectMsg<ComputeShard>(ActorTestSupport.Wait);
         Job = Probe.LastSender;
         Assert.Equal(step, s.Step);
-        Assert.False(s.LossOnly);
         return s;
     }
 

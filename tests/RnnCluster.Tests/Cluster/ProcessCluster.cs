@@ -123,7 +123,10 @@ public sealed class RunningProcess : IDisposable
         get { lock (_error) return _error.ToString(); }
     }
 
-    public static RunningProcess Start(string dll, params string[] args)
+    public static RunningProcess Start(string dll, params string[] args) => Start(dll, new Dictionary<string, string>(), args);
+
+    /// <param name="environment">Variables set for the child only, after the inherited cluster settings are cleared.</param>
+    public static RunningProcess Start(string dll, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -137,6 +140,8 @@ public sealed class RunningProcess : IDisposable
         // The programs read these; the test decides every value itself.
         foreach (var name in new[] { "RNNCLUSTER_SEEDS", "RNNCLUSTER_HOST", "RNNCLUSTER_PORT", "RNNCLUSTER_PUBLIC_HOSTNAME", "RNNCLUSTER_CONFIG", "RNNCLUSTER_CONTACT" })
             info.Environment.Remove(name);
+        foreach (var (name, value) in environment)
+            info.Environment[name] = value;
         var running = new RunningProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
         running.Process.OutputDataReceived += (_, e) =>
         {

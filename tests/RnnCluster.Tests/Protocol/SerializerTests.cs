@@ -202,7 +202,7 @@ public sealed class SerializerTests : TestKit
     public void Truncated_or_padded_bytes_throw()
     {
         var serializer = ProtocolSerializerOf(Sys);
-        var message = new ComputeShard("job-" + Unicode, 1, 2, 3, 4, CubeTensor(), SpecialTensor(), [EmptyTensor()], true);
+        var message = new ComputeShard("job-" + Unicode, 1, 2, 3, 4, CubeTensor(), SpecialTensor(), [EmptyTensor()]);
         var bytes = serializer.ToBinary(message);
         var manifest = serializer.Manifest(message);
 
@@ -382,8 +382,8 @@ public sealed class SerializerTests : TestKit
             new ReplicaWeights("job-1", 42, SpecialTensor()),
             new ReplicaWeights("job-1", long.MinValue, EmptyVectorTensor()),
             new DropReplica("job-1"),
-            new ComputeShard("job-1", long.MaxValue, long.MinValue, 17, 3, CubeTensor(), SpecialTensor(), [], false),
-            new ComputeShard("job-1", 0, 1, 0, 0, EmptyTensor(), EmptyTensor(), [SpecialTensor(), CubeTensor()], true),
+            new ComputeShard("job-1", long.MaxValue, long.MinValue, 17, 3, CubeTensor(), SpecialTensor(), []),
+            new ComputeShard("job-1", 0, 1, 0, 0, EmptyTensor(), EmptyTensor(), [SpecialTensor(), CubeTensor()]),
             new ShardResult("job-1", 1, 2, 64, -0.0, SpecialTensor(), [CubeTensor()]),
             new ShardResult("job-1", -1, -2, 0, double.NaN, EmptyTensor(), []),
             new ShardFailed("job-1", 1, 2, Unicode),

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Globalization;
+using RnnCluster.Jobs;
+using RnnCluster.Model;
+using RnnCluster.Numerics;
+using RnnCluster.Protocol;
+using RnnCluster.Tests.Cluster;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace RnnCluster.Tests.Model;
+
+/// <summary>
+/// The unroller's two-thread path (RNNCLUSTER_MKL_THREADS=2: the time loop split by batch rows
+/// across two threads) trains to the weights of the one-thread path, up to summation order.
+/// MKL's thread count is fixed per process, so each run is a real <c>rnncluster train</c> child
+/// process. LSTM and GRU each get a job of their own, with one recurrent layer: a layer decides on
+/// its first pass whether to split, from MKL's thread count on the calling thread, and the first
+/// split pass sets that thread's count to 1, so today a second recurrent layer on the same worker
+/// thread never splits.
+/// </summary>
+[Collection(ClusterCollection.Name)] // Runs alone: the children load both cores.
+public sealed class TwoThreadTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan ChildTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The unroller's helper thread is named "rnncluster-row-split"; Linux keeps the first 15 bytes
+    /// of a thread's name, which the child's /proc/PID/task/*/comm shows. It exists only once a
+    /// pass has been split.
+    /// </summary>
+    private const string RowSplitThread = "rnncluster-row-";
+
+    /// <summary>Well above the summation-order differences (about 1e-7), well below what training moves.</summary>
+    private const double Tolerance = 1e-5;
+
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("rnncluster-two-threads-");
+
+    public void Dispose()
+    {
+        try
+        {
+            _dir.Delete(recursive: true);
+        }
+        catch (IOException)
+        {
+            // a leftover temp folder is harmless
+        }
+    }
+
+    [Theory]
+    [InlineData(LayerKinds.Lstm)]
+    [InlineData(LayerKinds.Gru)]
+    public async Task Two_mkl_threads_split_the_time_loop_and_train_to_the_weights_of_one(string recurrentKind)
+    {
+        var job = Job(recurrentKind);
+        var jobPath = Path.Combine(_dir.FullName, "job.json");
+        File.WriteAllText(jobPath, job.ToJson());
+
+        var one = await TrainAsync(jobPath, mklThreads: 1);
+        var two = await TrainAsync(jobPath, mklThreads: 2);
+
+        Assert.Contains("threading layer sequential", one.Output);
+        Assert.False(one.SawRowSplitThread, $"one MKL thread, yet a '{RowSplitThread}' thread ran");
+        Assert.Contains("threading layer gnu-openmp x2", two.Output);
+        Assert.True(two.SawRowSplitThread, $"two MKL threads, yet no '{RowSplitThread}' thread ran: the time loop was not split");
+
+        var initial = InitialWeights(job);
+        var trainedOnOne = Weights(one.OutDir);
+        var trainedOnTwo = Weights(two.OutDir);
+        var names = initial.Select(w => w.Name).ToList();
+        Assert.Equal(names, trainedOnOne.Select(w => w.Name));
+        Assert.Equal(names, trainedOnTwo.Select(w => w.Name));
+        // Training moved every tensor far beyond the tolerance, so agreeing within it says something.
+        for (int k = 0; k < names.Count; k++)
+        {
+            double moved = LargestDifference(initial[k], trainedOnOne[k]);
+            output.WriteLine($"{names[k]}: moved up to {moved:0.0e0}; one and two threads differ up to {LargestDifference(trainedOnOne[k], trainedOnTwo[k]):0.0e0}");
+            Assert.True(moved > 100 * Tolerance, $"{names[k]} moved only {moved} from its initial values");
+        }
+        ClusterJobs.AssertClose(trainedOnOne, trainedOnTwo, relative: Tolerance);
+    }
+
+    /// <summary>
+    /// The default job made small, with the given recurrent layer: builtin data whose rows bring
+    /// their own initial states, so each half of a split keeps its rows' states. One worker, so a
+    /// step's shard is the whole batch: 32 rows, split into halves of 16, above the unroller's
+    /// minimum of 8 rows per half. 320 rows leave 288 training rows, nine whole batches.
+    /// </summary>
+    private static JobSpec Job(string recurrentKind) => DefaultJob.Spec with
+    {
+        Name = $"two-threads-{recurrentKind}",
+        Model = new JobModel
+        {
+            Layers = [new LayerSpec { Kind = recurrentKind, Units = 16 }, new LayerSpec { Kind = LayerKinds.Dense, Units = 1 }],
+        },
+        // SGD, not Adam: Adam divides by each gradient's running magnitude, which magnifies
+        // summation-order noise where gradients are near zero.
+        Optimizer = new OptimizerSpec { Kind = "sgd", LearningRate = 0.05f },
+        Data = DefaultJob.Spec.Data with { Rows = 320 },
+        BatchSize = 32,
+        Epochs = 3,
+    };
+
+    private sealed record TrainRun(string OutDir, string Output, bool SawRowSplitThread);
+
+    /// <summary>Runs <c>rnncluster train</c> to its end, watching the child's threads; killed after <see cref="ChildTimeout"/>.</summary>
+    private async Task<TrainRun> TrainAsync(string jobPath, int mklThreads)
+    {
+        var outDir = Path.Combine(_dir.FullName, $"out-{mklThreads}-threads");
+        var environment = new Dictionary<string, string>
+        {
+            [MathOptions.ThreadsVariable] = mklThreads.ToString(CultureInfo.InvariantCulture),
+            [MathOptions.KindVariable] = "mkl",
+        };
+        using var child = RunningProcess.Start(ProcessCluster.Dll("rnncluster"), environment,
+            "train", jobPath, "--workers", "1", "--out", outDir);
+        var clock = Stopwatch.StartNew();
+        bool sawRowSplitThread = false;
+        while (!child.Process.HasExited)
+        {
+            if (clock.Elapsed > ChildTimeout)
+            {
+                child.Kill();
+                Assert.Fail($"rnncluster train with {mklThreads} MKL thread(s) did not end within {ChildTimeout.TotalSeconds} s:\n{child.Output}\n{child.Error}");
+            }
+            sawRowSplitThread = sawRowSplitThread || HasThreadNamed(child.Process.Id, RowSplitThread);
+            await Task.Delay(10);
+        }
+        await child.Process.WaitForExitAsync(); // drains the output without blocking a pool thread its readers need
+        output.WriteLine($"{mklThreads} MKL thread(s): {clock.Elapsed.TotalSeconds:0.0} s\n{child.Output}");
+        Assert.True(child.Process.ExitCode == 0, $"rnncluster train with {mklThreads} MKL thread(s) exited with {child.Process.ExitCode}: {child.Error}");
+        return new TrainRun(outDir, child.Output, sawRowSplitThread);
+    }
+
+    private static bool HasThreadNamed(int pid, string name)
+    {
+        try
+        {
+            foreach (var thread in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(thread, "comm")).TrimEnd('\n') == name) return true;
+                }
+                catch (IOException)
+                {
+                    // the thread ended between the listing and the read
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // the process ended
+        }
+        return false;
+    }
+
+    /// <summary>The weights the coordinator starts the job from (same seed, same layout).</summary>
+    private static List<NamedTensor> InitialWeights(JobSpec job)
+    {
+        var network = new Network(job.ModelFor(features: 1), new ManagedKernels());
+        var parameters = Initializers.InitialParameters(network, job.Seed);
+        return [.. network.Weights.Select(w => new NamedTensor(w.Name, new Tensor(parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+    }
+
+    private static List<NamedTensor> Weights(string outDir) =>
+        [.. WeightsFile.Load(Path.Combine(outDir, "weights.npz")).Select(w => new NamedTensor(w.Key, w.Value))];
+
+    private static double LargestDifference(NamedTensor a, NamedTensor b) =>
+        a.Value.Data.Zip(b.Value.Data, (x, y) => Math.Abs((double)x - y)).Max();
+}
