@@ -1,6 +1,7 @@
 using RnnCluster.Client;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
+using RnnCluster.Model.Recurrent;
 using RnnCluster.Numerics;
 using RnnCluster.Protocol;
 
@@ -30,7 +31,11 @@ public static class TrainCommand
         await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING");
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
-        return await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output);
+        int exitCode = await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output);
+        // With more than one MKL thread, say whether the second core was used (the local workers run in this process).
+        if (kernels.Kind == MathKind.Mkl && Mkl.ConfiguredThreads > 1)
+            output.WriteLine($"recurrent passes split over two threads: {TimeLoopThreads.SplitPasses}");
+        return exitCode;
     }
 }
 

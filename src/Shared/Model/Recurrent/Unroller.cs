@@ -391,6 +391,13 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     }
 }
 
+/// <summary>How the recurrent time loops used the threads MKL was given, for the programs' reports.</summary>
+public static class TimeLoopThreads
+{
+    /// <summary>Passes (one layer's forward or backward phase) that ran split over two threads in this process.</summary>
+    public static long SplitPasses => RowSplitter.SplitPasses;
+}
+
 /// <summary>
 /// Runs part 1 of a row-split pass on a helper thread while the caller runs part 0. One helper
 /// for the process, started on first use and kept; waiting uses reusable events, so a split pass
@@ -401,6 +408,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
 internal static class RowSplitter
 {
     private static readonly object Gate = new();
+    private static long _splitPasses;
     private static readonly Signal Start = new();
     private static readonly Signal Done = new();
     private static Thread? _helper;
@@ -421,6 +429,7 @@ internal static class RowSplitter
         try
         {
             EnsureHelper();
+            Interlocked.Increment(ref _splitPasses);
             _work = work;
             _error = null;
             Done.Reset();
@@ -447,6 +456,9 @@ internal static class RowSplitter
             Volatile.Write(ref _busy, 0);
         }
     }
+
+    /// <summary>Passes that ran on two threads in this process.</summary>
+    public static long SplitPasses => Interlocked.Read(ref _splitPasses);
 
     private static void EnsureHelper()
     {
