@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
@@ -10,6 +11,12 @@ namespace RnnCluster.Coordinator.Actors;
 /// The entry point for clients and workers: registers and watches workers, starts one
 /// <see cref="JobActor"/> per job and routes job messages to it. Jobs keep running when
 /// another job fails; the actor system stays up for the next job.
+/// <para>
+/// In a cluster, a worker whose node becomes unreachable is taken out of the jobs' worker lists
+/// at once (its shard of the step in flight is recomputed by the others) and put back if the
+/// node becomes reachable again; without this a crashed worker would hold its step until the
+/// split-brain resolver removes the node (stable-after, 20 s by default).
+/// </para>
 /// </summary>
 public sealed class CoordinatorActor : ReceiveActor
 {
@@ -18,30 +25,38 @@ public sealed class CoordinatorActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<IActorRef> _workers = [];
     private readonly Dictionary<string, IActorRef> _jobs = [];
+    private readonly HashSet<Address> _unreachable = [];
+    private readonly Address? _selfAddress;
     private int _jobCounter;
 
     public CoordinatorActor()
     {
+        // Local mode has no cluster: every worker is in this process and always reachable.
+        if (Context.System is ExtendedActorSystem { Provider: ClusterActorRefProvider })
+            _selfAddress = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
+        Receive<ClusterEvent.UnreachableMember>(u => OnReachability(u.Member.Address, reachable: false));
+        Receive<ClusterEvent.ReachableMember>(r => OnReachability(r.Member.Address, reachable: true));
+        Receive<ClusterEvent.MemberRemoved>(m => _unreachable.Remove(m.Member.Address));
         Receive<RegisterWorker>(r =>
         {
             if (!_workers.Contains(Sender))
             {
                 _workers.Add(Sender);
                 Context.Watch(Sender);
-                _log.Info("worker {0} registered ({1} live)", Sender.Path, _workers.Count);
+                _log.Info("worker {0} registered ({1} live)", Sender.Path, LiveWorkers().Count);
                 TellJobs();
             }
-            Sender.Tell(new WorkerRegistered(_workers.Count));
+            Sender.Tell(new WorkerRegistered(LiveWorkers().Count));
         });
         Receive<Terminated>(t =>
         {
             if (_workers.Remove(t.ActorRef))
             {
-                _log.Warning("worker {0} is gone ({1} live)", t.ActorRef.Path, _workers.Count);
+                _log.Warning("worker {0} is gone ({1} live)", t.ActorRef.Path, LiveWorkers().Count);
                 TellJobs();
             }
         });
-        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(_workers.Count, [.. _jobs.Keys])));
+        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkers().Count, [.. _jobs.Keys])));
         Receive<StartJob>(Start);
         Receive<StopJob>(m => Route(m.JobId, m));
         Receive<GetJobStatus>(m => Route(m.JobId, m));
@@ -53,6 +68,33 @@ public sealed class CoordinatorActor : ReceiveActor
     }
 
     public static Props Props() => Akka.Actor.Props.Create(() => new CoordinatorActor());
+
+    protected override void PreStart()
+    {
+        if (_selfAddress is not null)
+            Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.ReachableMember), typeof(ClusterEvent.MemberRemoved));
+    }
+
+    protected override void PostStop()
+    {
+        if (_selfAddress is not null) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+
+    /// <summary>Registered workers whose node is reachable: the ones jobs cut shards for.</summary>
+    private List<IActorRef> LiveWorkers() => [.. _workers.Where(w => !_unreachable.Contains(NodeOf(w)))];
+
+    private Address NodeOf(IActorRef worker) =>
+        worker.Path.Address.HasLocalScope && _selfAddress is not null ? _selfAddress : worker.Path.Address;
+
+    private void OnReachability(Address node, bool reachable)
+    {
+        bool changed = reachable ? _unreachable.Remove(node) : _unreachable.Add(node);
+        if (!changed || !_workers.Any(w => NodeOf(w) == node)) return;
+        if (reachable) _log.Info("node {0} is reachable again; its workers take shards again", node);
+        else _log.Warning("node {0} is unreachable; its workers take no shards until it is back or removed", node);
+        TellJobs();
+    }
 
     private void Start(StartJob start)
     {
@@ -66,9 +108,9 @@ public sealed class CoordinatorActor : ReceiveActor
             // fail in the JobActor's constructor is rejected here instead of started and lost.
             DataLoader.CheckFits(data, job);
             var id = $"{Sanitize(job.Name)}-{++_jobCounter}";
-            var actor = Context.ActorOf(JobActor.Props(id, job, data, [.. _workers], start.Subscriber), $"job-{id}");
+            var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber), $"job-{id}");
             _jobs[id] = actor;
-            _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], _workers.Count);
+            _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkers().Count);
             Sender.Tell(new JobStarted(id));
         }
         catch (Exception e) when (e is JobException or ModelException)
@@ -85,7 +127,7 @@ public sealed class CoordinatorActor : ReceiveActor
 
     private void TellJobs()
     {
-        var snapshot = new WorkersChanged([.. _workers]);
+        var snapshot = new WorkersChanged(LiveWorkers());
         foreach (var job in _jobs.Values) job.Tell(snapshot);
     }
 

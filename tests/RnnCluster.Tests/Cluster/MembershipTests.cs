@@ -68,4 +68,5 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.Contains("stopped", end.Reason);
         output.WriteLine($"second worker used from step {firstWithTwo} on; {steps.Count} steps in all");
     }
+
 }
