@@ -78,7 +78,8 @@ ours() { # extra args for `step`
   "$BENCH" step --json "$@"
 }
 peer() { # cell B T D H threads warmup iters
-  "$PY" "$PEER" --json --cell "$1" --batch "$2" --steps-time "$3" --features "$4" --hidden "$5" --threads "$6" --warmup "$7" --iters "$8"
+  # The peer's MKL gets the same CPU-dispatch shim ours loaded (none on Intel CPUs), so both run the same kernels.
+  LD_PRELOAD="${PEER_PRELOAD:-}" "$PY" "$PEER" --json --cell "$1" --batch "$2" --steps-time "$3" --features "$4" --hidden "$5" --threads "$6" --warmup "$7" --iters "$8"
 }
 sgemm() {
   "$BENCH" sgemm --json --n 512 --threads 1 | record sgemm
@@ -86,6 +87,8 @@ sgemm() {
 
 echo "compare: sgemm (start)..." >&2
 sgemm; sgemm
+PEER_PRELOAD=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()).get("shim") or "")' "$RESULTS")
+[ -n "$PEER_PRELOAD" ] && echo "compare: our MKL runs its AVX-512 kernels through $PEER_PRELOAD; the peer gets it too (LD_PRELOAD)" >&2
 
 # --- 3. rows: ours and the peer alternately ---------------------------------------------------
 if [ $QUICK -eq 1 ]; then
@@ -141,6 +144,9 @@ med = statistics.median
 sg = [i for i in items if i["section"] == "sgemm"]
 peak = med([i["gflops"] for i in sg])
 mkl_version = sg[0].get("mkl", "?") if sg else "?"
+code_path = sg[0].get("code_path", "?") if sg else "?"
+cpu_dispatch = sg[0].get("cpu_dispatch", "?") if sg else "?"
+shim = sg[0].get("shim") if sg else None
 
 key = lambda i: (i["cell"], i["B"], i["T"], i["D"], i["H"], i["threads"])
 rows, order = {}, []
@@ -177,6 +183,7 @@ print()
 print(f"RnnCluster vs PyTorch {torch_version} (MKL), one Adam training step; median of per-run medians, "
       f"{len(rows[order[0]]['ours']) if order else 0} alternating runs each")
 print(f"single-core sgemm 512x512: {peak:.1f} GFLOP/s (median of {len(sg)}: " + ", ".join(f"{i['gflops']:.1f}" for i in sg) + f"); {mkl_version}")
+print(f"MKL code path {code_path} ({cpu_dispatch})" + (f"; the peer runs with the same shim (LD_PRELOAD={shim})" if shim else ""))
 print()
 print("| cell | shape (B, T, D, H) | threads | ours ms/step | PyTorch ms/step | ratio (PyTorch / ours) | our GFLOP/s | of 1-core sgemm |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- |")

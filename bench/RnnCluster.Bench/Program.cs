@@ -65,7 +65,7 @@ switch (args.FirstOrDefault())
         }
         times.Sort();
         double gflops = 2.0 * n * n * n / times[times.Count / 2] / 1e9;
-        Console.WriteLine(json ? JsonSerializer.Serialize(new { n, threads, gflops, mkl = Mkl.Version }) : $"sgemm {n}x{n} threads={threads}: {gflops:0.0} GFLOP/s ({Mkl.Version})");
+        Console.WriteLine(json ? JsonSerializer.Serialize(new { n, threads, gflops, mkl = Mkl.Version, code_path = Mkl.CodePath, cpu_dispatch = Mkl.CpuDispatch, shim = Mkl.CpuDispatchShim }) : $"sgemm {n}x{n} threads={threads}: {gflops:0.0} GFLOP/s ({Mkl.Version}; code path {Mkl.CodePath}: {Mkl.CpuDispatch})");
         break;
     }
     case "local":

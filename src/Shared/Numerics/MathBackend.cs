@@ -8,6 +8,9 @@ public sealed record MathOptions(MathKind Kind = MathKind.Mkl, int Threads = 1)
     public const string KindVariable = "RNNCLUSTER_MATH";
     public const string ThreadsVariable = "RNNCLUSTER_MKL_THREADS";
 
+    /// <summary><c>auto</c> (default) or <c>off</c>: MKL's AVX-512 kernels on non-Intel CPUs (see <see cref="MklCpuDispatch"/>).</summary>
+    public const string CpuDispatchVariable = "RNNCLUSTER_MKL_CPU_DISPATCH";
+
     /// <summary>
     /// Reads <c>RNNCLUSTER_MATH</c> (<c>mkl</c>, the default, or <c>managed</c>) and
     /// <c>RNNCLUSTER_MKL_THREADS</c> (default 1); explicit values (from configuration or the
@@ -59,6 +62,6 @@ public static class MathBackend
 
     /// <summary>One line for the start-up log: active provider and MKL threading layer.</summary>
     public static string Describe(IMathKernels kernels) => kernels.Kind == MathKind.Mkl
-        ? $"math: MKL ({Mkl.Version}), threading layer {Mkl.ThreadingLayer}; MathNet provider {LinearAlgebraControl.Provider}"
+        ? $"math: MKL ({Mkl.Version}), code path {Mkl.CodePath} ({Mkl.CpuDispatch}), threading layer {Mkl.ThreadingLayer}; MathNet provider {LinearAlgebraControl.Provider}"
         : $"math: managed (RNNCLUSTER_MATH=managed); MathNet provider {LinearAlgebraControl.Provider}";
 }

@@ -22,6 +22,15 @@ public static unsafe class Mkl
 
     public static string Version { get; private set; } = "";
 
+    /// <summary>The instruction set MKL's kernels were chosen for (its CBWR auto branch), e.g. AVX2 or AVX512_E1.</summary>
+    public static string CodePath { get; private set; } = "";
+
+    /// <summary>What <see cref="MklCpuDispatch"/> decided, e.g. that AVX-512 kernels are on through the shim.</summary>
+    public static string CpuDispatch { get; private set; } = "";
+
+    /// <summary>The CPU-dispatch shim's path when it is loaded in this process (for benchmarks that give a peer the same), else null.</summary>
+    public static string? CpuDispatchShim => MklCpuDispatch.ShimLoaded ? MklCpuDispatch.ShimPath : null;
+
     /// <summary>
     /// The thread count MKL was configured with for the process (0 before loading). Read this,
     /// not mkl_get_max_threads: a thread that has run part of a split pass has its own MKL count
@@ -46,6 +55,8 @@ public static unsafe class Mkl
                 return;
             }
 
+            // Before MKL: the shim must come first in the global symbol scope.
+            CpuDispatch = MklCpuDispatch.Apply(Environment.GetEnvironmentVariable(MathOptions.CpuDispatchVariable));
             if (!NativeLibrary.TryLoad("libmkl_rt.so", typeof(Mkl).Assembly, null, out _)
                 && !NativeLibrary.TryLoad("libmkl_rt.so.1", typeof(Mkl).Assembly, null, out _))
                 throw new MathBackendException($"Intel MKL (libmkl_rt.so) could not be loaded: {InstallHint}");
@@ -71,6 +82,7 @@ public static unsafe class Mkl
             MklNative.CbwrSet(MklNative.CbwrAuto | MklNative.CbwrStrict);
             MklNative.VmlSetMode(MklNative.VmlHighAccuracy);
 
+            CodePath = CodePathName(MklNative.CbwrGetAutoBranch());
             var buffer = stackalloc byte[256];
             MklNative.GetVersionString(buffer, 256);
             Version = Encoding.ASCII.GetString(buffer, 256).TrimEnd('\0', ' ');
@@ -81,6 +93,24 @@ public static unsafe class Mkl
 
     [DllImport("libdl.so.2")]
     private static extern IntPtr dlopen(string fileName, int flags);
+
+    /// <summary>MKL_CBWR_* branch codes (mkl_cbwr.h); AUTO is what MKL reports on non-Intel CPUs.</summary>
+    private static string CodePathName(int branch) => branch switch
+    {
+        2 => "non-Intel (AVX2 at most)",
+        3 => "COMPATIBLE",
+        4 => "SSE2",
+        6 => "SSSE3",
+        7 => "SSE4_1",
+        8 => "SSE4_2",
+        9 => "AVX",
+        10 => "AVX2",
+        11 => "AVX512_MIC",
+        12 => "AVX512",
+        13 => "AVX512_MIC_E1",
+        14 => "AVX512_E1",
+        _ => $"branch {branch}",
+    };
 }
 
 /// <summary>The requested math backend cannot run here; the message says what to install.</summary>

@@ -80,6 +80,9 @@ internal static unsafe class MklNative
     [DllImport(Library, EntryPoint = "MKL_CBWR_Set")]
     public static extern int CbwrSet(int settings);
 
+    [DllImport(Library, EntryPoint = "mkl_cbwr_get_auto_branch")]
+    public static extern int CbwrGetAutoBranch();
+
     [DllImport(Library, EntryPoint = "MKL_Get_Version_String")]
     public static extern void GetVersionString(byte* buffer, int length);
 }
