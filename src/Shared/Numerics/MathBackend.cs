@@ -60,7 +60,7 @@ public static class MathBackend
         }
     }
 
-    /// <summary>One line for the start-up log: active provider and MKL threading layer.</summary>
+    /// <summary>One line for the start-up log: active provider, MKL's code path and threading layer.</summary>
     public static string Describe(IMathKernels kernels) => kernels.Kind == MathKind.Mkl
         ? $"math: MKL ({Mkl.Version}), code path {Mkl.CodePath} ({Mkl.CpuDispatch}), threading layer {Mkl.ThreadingLayer}; MathNet provider {LinearAlgebraControl.Provider}"
         : $"math: managed (RNNCLUSTER_MATH=managed); MathNet provider {LinearAlgebraControl.Provider}";

@@ -69,9 +69,8 @@ public static unsafe class Mkl
             else
             {
                 // MKL's GNU layer resolves omp_* symbols globally: libgomp must be loaded with
-                // RTLD_GLOBAL before the first MKL call, which NativeLibrary.Load cannot do.
-                const int RtldNow = 2, RtldGlobal = 0x100;
-                if (dlopen("libgomp.so.1", RtldNow | RtldGlobal) == IntPtr.Zero)
+                // RTLD_GLOBAL before the first MKL call.
+                if (GlobalLibrary.Load("libgomp.so.1") is not null)
                     throw new MathBackendException($"{threads} MKL threads need GNU OpenMP (libgomp.so.1), which could not be loaded: apt-get install libgomp1");
                 MklNative.SetThreadingLayer(MklNative.ThreadingGnu);
                 MklNative.SetNumThreads(threads);
@@ -90,9 +89,6 @@ public static unsafe class Mkl
             IsLoaded = true;
         }
     }
-
-    [DllImport("libdl.so.2")]
-    private static extern IntPtr dlopen(string fileName, int flags);
 
     /// <summary>MKL_CBWR_* branch codes (mkl_cbwr.h); AUTO is what MKL reports on non-Intel CPUs.</summary>
     private static string CodePathName(int branch) => branch switch

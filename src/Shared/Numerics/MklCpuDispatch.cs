@@ -32,9 +32,8 @@ internal static class MklCpuDispatch
         if (!Avx512F.IsSupported) return $"{vendor} CPU without AVX-512";
         if (setting == "off") return $"{vendor} CPU, AVX-512 kernels off ({MathOptions.CpuDispatchVariable}=off)";
         if (!File.Exists(ShimPath)) return $"{vendor} CPU, AVX-512 kernels unused: {ShimPath} is missing (deploy/install-mkl.sh builds it)";
-        const int RtldNow = 2, RtldGlobal = 0x100;
-        if (dlopen(ShimPath, RtldNow | RtldGlobal) == IntPtr.Zero)
-            return $"{vendor} CPU, AVX-512 kernels unused: {ShimPath} could not be loaded ({Marshal.PtrToStringAnsi(dlerror())})";
+        if (GlobalLibrary.Load(ShimPath) is { } error)
+            return $"{vendor} CPU, AVX-512 kernels unused: {ShimPath} could not be loaded ({error})";
         ShimLoaded = true;
         return $"{vendor} CPU, AVX-512 kernels through {ShimPath}";
     }
@@ -52,6 +51,20 @@ internal static class MklCpuDispatch
         BitConverter.TryWriteBytes(bytes.AsSpan(4, 4), edx);
         BitConverter.TryWriteBytes(bytes.AsSpan(8, 4), ecx);
         return Encoding.ASCII.GetString(bytes);
+    }
+}
+
+/// <summary>
+/// dlopen with RTLD_GLOBAL, which NativeLibrary.Load cannot do: for libraries whose symbols MKL
+/// must find in the global scope (GNU OpenMP, the CPU-dispatch shim).
+/// </summary>
+internal static class GlobalLibrary
+{
+    /// <summary>Loads the library; null on success, else dlerror's message.</summary>
+    public static string? Load(string fileName)
+    {
+        const int RtldNow = 2, RtldGlobal = 0x100;
+        return dlopen(fileName, RtldNow | RtldGlobal) != IntPtr.Zero ? null : Marshal.PtrToStringAnsi(dlerror()) ?? "unknown error";
     }
 
     [DllImport("libdl.so.2")]
