@@ -69,11 +69,11 @@ public static class ProfileStep
         }
 
         // What the unroller issues: cells that sum the projections (SimpleRNN, LSTM) get one
-        // product per step over stacked rows [x, h_prev] and one stacked weight-gradient GEMM;
-        // GRU gets the input projection of all steps at once plus h_prev R per step. The
+        // product per step over stacked rows [x, h_prev, 1] and one stacked gradient GEMM (bias
+        // included); GRU gets the input projection of all steps at once plus h_prev R per step. The
         // profile times the plain GEMM (the unroller uses MKL's packed form of the same product).
         bool stacked = c.SumsProjections;
-        int w = d + h;
+        int w = d + h + 1;
         var stackedRows = Fill(rows * w);
         var stackedKernel = Fill(w * g);
         var stackedGrad = new float[w * g];
@@ -98,7 +98,8 @@ public static class ProfileStep
             for (int s = 0; s < t; s++)
                 c.Forward(new CellForward
                 {
-                    Gates = gates.AsSpan(s * b * g, b * g), Recurrent = stacked ? default : rec, InputBias = bias.AsSpan(0, g), RecurrentBias = bias.AsSpan(g, g),
+                    Gates = gates.AsSpan(s * b * g, b * g), Recurrent = stacked ? default : rec,
+                    InputBias = stacked ? default : bias.AsSpan(0, g), RecurrentBias = bias.AsSpan(g, g),
                     HPrev = hs.AsSpan(s * b * h, b * h), CPrev = cs.AsSpan(s * b * h, b * h),
                     H = hs.AsSpan((s + 1) * b * h, b * h), C = cs.AsSpan((s + 1) * b * h, b * h), Cache = cache.AsSpan(s * b * h, b * h),
                 });
@@ -125,7 +126,12 @@ public static class ProfileStep
             parts.Add(("kernel gradient GEMM", Time(() => kernels.Gemm(true, false, d, g, rows, 1f, x, d, dz, g, 0f, kg, g)), 2.0 * rows * g * d));
             parts.Add(("recurrent kernel gradient GEMM", Time(() => kernels.Gemm(true, false, h, g, rows, 1f, hs.AsSpan(0, rows * h), h, dz, g, 0f, rg, g)), 2.0 * rows * g * h));
         }
-        parts.Add(("bias gradient (ones GEMM)", Time(() => kernels.Gemm(false, false, 1, g, rows, 1f, ones, rows, dz, g, 0f, bg.AsSpan(0, g), g)), 2.0 * rows * g));
+        if (!stacked)
+            parts.Add(("bias gradient (ones GEMM) x 2", Time(() =>
+            {
+                kernels.Gemm(false, false, 1, g, rows, 1f, ones, rows, dz, g, 0f, bg.AsSpan(0, g), g);
+                kernels.Gemm(false, false, 1, g, rows, 1f, ones, rows, dzr, g, 0f, bg.AsSpan(g, g), g);
+            }), 4.0 * rows * g));
         parts.Add(("Adam update", Time(() => adam.Step(parameters, wg)), 0));
         double whole = Time(() => step.Run());
         double sum = parts.Sum(x => x.Ms);

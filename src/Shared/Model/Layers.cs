@@ -235,7 +235,7 @@ internal sealed class RecurrentLayer : RuntimeLayer
             ReverseTime(input, b.Unroll.ReversedInput, b.Batch * InputWidth);
             processed = b.Unroll.ReversedInput;
         }
-        _unroller.Forward(b.Unroll, processed, StackedKernels(parameters), Of(parameters, _bias));
+        _unroller.Forward(b.Unroll, processed, Block(parameters));
     }
 
     public override void Backward(ReadOnlySpan<float> parameters, Span<float> gradients, ReadOnlySpan<float> input,
@@ -244,15 +244,14 @@ internal sealed class RecurrentLayer : RuntimeLayer
         var b = (Buffers)buffers;
         ReadOnlySpan<float> processed = Spec.GoBackwards ? b.Unroll.ReversedInput : input;
         Span<float> processedGrad = inputGrad.IsEmpty ? default : Spec.GoBackwards ? b.Unroll.ReversedInputGrad : inputGrad;
-        _unroller.Backward(b.Unroll, processed, StackedKernels(parameters), outputGrad, Spec.ReturnSequences,
-            StackedKernels(gradients), Of(gradients, _bias), processedGrad);
+        _unroller.Backward(b.Unroll, processed, Block(parameters), outputGrad, Spec.ReturnSequences, Block(gradients), processedGrad);
         if (Spec.GoBackwards && !inputGrad.IsEmpty) ReverseTime(processedGrad, inputGrad, b.Batch * InputWidth);
     }
 
-    /// <summary>[K; R]: the kernel and the recurrent kernel (or their gradients), which the constructor lays out one after the other.</summary>
-    private ReadOnlySpan<float> StackedKernels(ReadOnlySpan<float> all) => all.Slice(_kernel.Offset, _kernel.Length + _recurrentKernel.Length);
+    /// <summary>[K; R; bias]: the layer's weights (or their gradients), which the constructor lays out one after the other.</summary>
+    private ReadOnlySpan<float> Block(ReadOnlySpan<float> all) => all.Slice(_kernel.Offset, _kernel.Length + _recurrentKernel.Length + _bias.Length);
 
-    private Span<float> StackedKernels(Span<float> all) => all.Slice(_kernel.Offset, _kernel.Length + _recurrentKernel.Length);
+    private Span<float> Block(Span<float> all) => all.Slice(_kernel.Offset, _kernel.Length + _recurrentKernel.Length + _bias.Length);
 
     /// <summary>Copies a time-major buffer with its timesteps in reverse order.</summary>
     private static void ReverseTime(ReadOnlySpan<float> source, Span<float> target, int stepLength)

@@ -20,11 +20,11 @@ public interface IRecurrentCell
     bool HasRecurrentBias { get; }
 
     /// <summary>
-    /// True when the cell sees the input projection x K and the recurrent product h_prev R only
-    /// as their sum (SimpleRNN, LSTM): the unroller then computes the sum as one product
-    /// [x, h_prev] [K; R] and hands it over in <see cref="CellForward.Gates"/>, and the gradient
-    /// with respect to both is the same (<see cref="CellBackward.DInput"/>). False for GRU,
-    /// whose reset gate multiplies the recurrent part alone.
+    /// True when the cell sees the input projection x K, the recurrent product h_prev R and its
+    /// one bias row b only as their sum (SimpleRNN, LSTM): the unroller then computes the sum as
+    /// one product [x, h_prev, 1] [K; R; b] and hands it over in <see cref="CellForward.Gates"/>,
+    /// and the gradient with respect to all three is the same (<see cref="CellBackward.DInput"/>).
+    /// False for GRU, whose reset gate multiplies the recurrent part alone.
     /// </summary>
     bool SumsProjections { get; }
 
@@ -43,15 +43,15 @@ public interface IRecurrentCell
 public readonly ref struct CellForward
 {
     /// <summary>
-    /// In: x K + h_prev R when the cell <see cref="IRecurrentCell.SumsProjections"/>, otherwise x K
-    /// (B x G; no bias). Out: whatever <see cref="IRecurrentCell.Backward"/> needs (activated gates).
+    /// In: x K + h_prev R + b when the cell <see cref="IRecurrentCell.SumsProjections"/>, otherwise
+    /// x K without bias (B x G). Out: whatever <see cref="IRecurrentCell.Backward"/> needs (activated gates).
     /// </summary>
     public Span<float> Gates { get; init; }
 
     /// <summary>h_prev R, B x G, when the cell does not sum the projections (empty otherwise); scratch the cell may overwrite.</summary>
     public Span<float> Recurrent { get; init; }
 
-    /// <summary>The input bias (G), added to every row inside the cell's fused loop.</summary>
+    /// <summary>The input bias (G), added to every row inside the cell's fused loop; empty when the cell sums the projections (the bias is in <see cref="Gates"/>).</summary>
     public ReadOnlySpan<float> InputBias { get; init; }
 
     /// <summary>The recurrent bias (G), GRU only.</summary>

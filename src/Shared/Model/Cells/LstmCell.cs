@@ -26,7 +26,6 @@ public sealed class LstmCell(int units) : IRecurrentCell
     {
         int n = Units, rows = s.H.Length / n;
         ref float gates = ref MemoryMarshal.GetReference(s.Gates);
-        ref float bias = ref MemoryMarshal.GetReference(s.InputBias);
         ref float cPrev = ref MemoryMarshal.GetReference(s.CPrev);
         ref float c = ref MemoryMarshal.GetReference(s.C);
         ref float h = ref MemoryMarshal.GetReference(s.H);
@@ -39,11 +38,11 @@ public sealed class LstmCell(int units) : IRecurrentCell
             if (SimdMath.IsAccelerated)
                 for (; j + 8 <= n; j += 8)
                 {
-                    nuint gi = g0 + (nuint)j, bj = (nuint)j, at = o + (nuint)j;
-                    var i = SimdMath.Sigmoid(Vector256.LoadUnsafe(ref gates, gi) + Vector256.LoadUnsafe(ref bias, bj));
-                    var f = SimdMath.Sigmoid(Vector256.LoadUnsafe(ref gates, gi + un) + Vector256.LoadUnsafe(ref bias, bj + un));
-                    var g = SimdMath.Tanh(Vector256.LoadUnsafe(ref gates, gi + 2 * un) + Vector256.LoadUnsafe(ref bias, bj + 2 * un));
-                    var og = SimdMath.Sigmoid(Vector256.LoadUnsafe(ref gates, gi + 3 * un) + Vector256.LoadUnsafe(ref bias, bj + 3 * un));
+                    nuint gi = g0 + (nuint)j, at = o + (nuint)j;
+                    var i = SimdMath.Sigmoid(Vector256.LoadUnsafe(ref gates, gi));
+                    var f = SimdMath.Sigmoid(Vector256.LoadUnsafe(ref gates, gi + un));
+                    var g = SimdMath.Tanh(Vector256.LoadUnsafe(ref gates, gi + 2 * un));
+                    var og = SimdMath.Sigmoid(Vector256.LoadUnsafe(ref gates, gi + 3 * un));
                     var cv = Vector256.FusedMultiplyAdd(f, Vector256.LoadUnsafe(ref cPrev, at), i * g);
                     var tc = SimdMath.Tanh(cv);
                     i.StoreUnsafe(ref gates, gi);
@@ -56,11 +55,11 @@ public sealed class LstmCell(int units) : IRecurrentCell
                 }
             for (; j < n; j++)
             {
-                nuint gi = g0 + (nuint)j, bj = (nuint)j, at = o + (nuint)j;
-                float i = SimdMath.Sigmoid(Unsafe.Add(ref gates, gi) + Unsafe.Add(ref bias, bj));
-                float f = SimdMath.Sigmoid(Unsafe.Add(ref gates, gi + un) + Unsafe.Add(ref bias, bj + un));
-                float g = MathF.Tanh(Unsafe.Add(ref gates, gi + 2 * un) + Unsafe.Add(ref bias, bj + 2 * un));
-                float og = SimdMath.Sigmoid(Unsafe.Add(ref gates, gi + 3 * un) + Unsafe.Add(ref bias, bj + 3 * un));
+                nuint gi = g0 + (nuint)j, at = o + (nuint)j;
+                float i = SimdMath.Sigmoid(Unsafe.Add(ref gates, gi));
+                float f = SimdMath.Sigmoid(Unsafe.Add(ref gates, gi + un));
+                float g = MathF.Tanh(Unsafe.Add(ref gates, gi + 2 * un));
+                float og = SimdMath.Sigmoid(Unsafe.Add(ref gates, gi + 3 * un));
                 float cv = f * Unsafe.Add(ref cPrev, at) + i * g;
                 float tc = MathF.Tanh(cv);
                 Unsafe.Add(ref gates, gi) = i;

@@ -22,7 +22,6 @@ public sealed class SimpleRnnCell(int units, Activation activation) : IRecurrent
     {
         int n = Units, rows = s.H.Length / n;
         ref float gates = ref MemoryMarshal.GetReference(s.Gates);
-        ref float bias = ref MemoryMarshal.GetReference(s.InputBias);
         ref float h = ref MemoryMarshal.GetReference(s.H);
         bool tanh = activation == Activation.Tanh;
         for (int b = 0; b < rows; b++)
@@ -33,13 +32,13 @@ public sealed class SimpleRnnCell(int units, Activation activation) : IRecurrent
                 for (; j + 8 <= n; j += 8)
                 {
                     nuint at = o + (nuint)j;
-                    var z = Vector256.LoadUnsafe(ref gates, at) + Vector256.LoadUnsafe(ref bias, (nuint)j);
+                    var z = Vector256.LoadUnsafe(ref gates, at);
                     (tanh ? SimdMath.Tanh(z) : Vector256.Max(z, Vector256<float>.Zero)).StoreUnsafe(ref h, at);
                 }
             for (; j < n; j++)
             {
                 nuint at = o + (nuint)j;
-                float z = Unsafe.Add(ref gates, at) + Unsafe.Add(ref bias, (nuint)j);
+                float z = Unsafe.Add(ref gates, at);
                 Unsafe.Add(ref h, at) = tanh ? MathF.Tanh(z) : MathF.Max(z, 0f);
             }
         }

@@ -8,17 +8,18 @@ namespace RnnCluster.Model.Recurrent;
 
 /// <summary>
 /// Owns the time loop of one recurrent layer, forward and backpropagation through time, for any
-/// <see cref="IRecurrentCell"/>. The layer's weights arrive stacked, W = [K; R] ((F + H) x G, as
-/// Keras lays kernel and recurrent kernel out one after the other), and so do their gradients.
+/// <see cref="IRecurrentCell"/>. The layer's parameters arrive as one block [K; R; bias], as Keras
+/// lays kernel, recurrent kernel and bias out one after the other, and so do their gradients.
 /// Everything is time-major (row t * B + b) and in processing order; <see cref="RecurrentLayer"/>
 /// reverses the input for go_backwards. Buffers come from <see cref="UnrollBuffers"/>, allocated
 /// once per batch shape.
 /// <para>
-/// Cells that only see the sum x K + h_prev R (<see cref="IRecurrentCell.SumsProjections"/>:
-/// SimpleRNN, LSTM) get it from one GEMM per step, [x_t, h_prev] W, over a stacked buffer whose
-/// rows are [x, h_prev]; their weight gradient over all timesteps is one GEMM too, stacked^T dz.
-/// That saves the separate input projection (a GEMM with a short inner dimension F, slow) and
-/// the cell's second pass over a gate-sized buffer. GRU's reset gate multiplies the recurrent
+/// Cells that only see the sum x K + h_prev R + b (<see cref="IRecurrentCell.SumsProjections"/>:
+/// SimpleRNN, LSTM, whose bias is one row of G) get it from one GEMM per step, [x_t, h_prev, 1]
+/// [K; R; b], over a stacked buffer whose rows are [x, h_prev, 1]; their gradient over all
+/// timesteps, bias included, is one GEMM too, stacked^T dz. That saves the separate input
+/// projection (a GEMM with a short inner dimension F, slow), the bias sums (a pass over all of
+/// dz) and the cell's extra passes over gate-sized buffers. GRU's reset gate multiplies the recurrent
 /// part alone, so for it all timesteps' input projections are one GEMM and only h_prev R stays
 /// in the loop. The per-step products use MKL's packed format for the matrix they share.
 /// </para>
@@ -42,8 +43,8 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     private readonly int _gateWidth = cell.GateCount * cell.Units;
     private readonly bool _stacked = cell.SumsProjections;
 
-    /// <summary>Width of a stacked row [x, h_prev].</summary>
-    private readonly int _stackedWidth = inputWidth + cell.Units;
+    /// <summary>Width of a stacked row [x, h_prev, 1].</summary>
+    private readonly int _stackedWidth = inputWidth + cell.Units + 1;
 
     private int _threads;
 
@@ -72,7 +73,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     private Phase _phase;
     private int _splitRow;
     private bool _returnSequences;
-    private Pinned _input, _weights, _bias, _outputGrad, _weightsGrad, _biasGrad, _inputGrad;
+    private Pinned _input, _block, _outputGrad, _blockGrad, _inputGrad;
 
     public IRecurrentCell Cell => cell;
 
@@ -86,42 +87,42 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         return _threads >= 2 && batch >= 2 * MinRowsPerPart ? batch / 2 : 0;
     }
 
-    private ReadOnlySpan<float> Kernel(ReadOnlySpan<float> weights) => weights[..(inputWidth * _gateWidth)];
+    private ReadOnlySpan<float> Kernel(ReadOnlySpan<float> block) => block[..(inputWidth * _gateWidth)];
 
-    private ReadOnlySpan<float> RecurrentKernel(ReadOnlySpan<float> weights) => weights[(inputWidth * _gateWidth)..];
+    private ReadOnlySpan<float> RecurrentKernel(ReadOnlySpan<float> block) => block.Slice(inputWidth * _gateWidth, _units * _gateWidth);
+
+    private ReadOnlySpan<float> Bias(ReadOnlySpan<float> block) => block[((inputWidth + _units) * _gateWidth)..];
 
     /// <summary>
     /// Runs all timesteps. <paramref name="input"/> is T*B x F in processing order;
-    /// <paramref name="weights"/> is [K; R]. The initial states must already be in slot 0 of
+    /// <paramref name="block"/> is [K; R; bias]. The initial states must already be in slot 0 of
     /// <see cref="UnrollBuffers.Hs"/> (and Cs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Forward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias)
+    public void Forward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block)
     {
         int b = buf.Batch, rows = b * buf.Timesteps, g = _gateWidth;
         int split = SplitRow(b);
         _usePacked = kernels.Kind == MathKind.Mkl;
         if (_usePacked)
         {
-            // Forward: (B x K) times W (stacked) or R (separate), K the inner dimension.
+            // Forward: (B x K) times [K; R; b] (stacked) or R (separate), K the inner dimension.
             int inner = _stacked ? _stackedWidth : _units;
-            _forwardMatrix.Pack(MklNative.NoTrans, b, g, inner, _stacked ? weights : RecurrentKernel(weights), g);
+            _forwardMatrix.Pack(MklNative.NoTrans, b, g, inner, _stacked ? block : RecurrentKernel(block), g);
         }
         if (split == 0)
         {
-            Project(buf, input, weights, 0, rows);
-            ForwardRows(buf, weights, bias, 0, b);
+            Project(buf, input, block, 0, rows);
+            ForwardRows(buf, block, 0, b);
             return;
         }
         fixed (float* pi = input)
-        fixed (float* pw = weights)
-        fixed (float* pb = bias)
+        fixed (float* pw = block)
         {
             _buf = buf;
             _splitRow = split;
             _input = new Pinned(pi, input.Length);
-            _weights = new Pinned(pw, weights.Length);
-            _bias = new Pinned(pb, bias.Length);
+            _block = new Pinned(pw, block.Length);
             try
             {
                 _phase = Phase.Project;
@@ -132,7 +133,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             finally
             {
                 _buf = null;
-                _input = _weights = _bias = default;
+                _input = _block = default;
             }
         }
     }
@@ -140,56 +141,53 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// <summary>
     /// Backpropagation through time after <see cref="Forward"/> on the same buffers.
     /// <paramref name="outputGrad"/> is dL/d(output): T*B x H when the layer returns sequences,
-    /// otherwise B x H for the last step. Writes the gradients of [K; R] and of the bias
-    /// (overwriting), dL/d(input) when <paramref name="inputGrad"/> is not empty, and leaves
-    /// dL/d(initial states) in <see cref="UnrollBuffers.DHCarry"/> and <see cref="UnrollBuffers.DCCarry"/>.
+    /// otherwise B x H for the last step. Writes the gradient of [K; R; bias] into
+    /// <paramref name="blockGrad"/> (overwriting), dL/d(input) when <paramref name="inputGrad"/> is
+    /// not empty, and leaves dL/d(initial states) in <see cref="UnrollBuffers.DHCarry"/> and
+    /// <see cref="UnrollBuffers.DCCarry"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Backward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights,
-        ReadOnlySpan<float> outputGrad, bool returnSequences, Span<float> weightsGrad, Span<float> biasGrad, Span<float> inputGrad)
+    public void Backward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block,
+        ReadOnlySpan<float> outputGrad, bool returnSequences, Span<float> blockGrad, Span<float> inputGrad)
     {
         int b = buf.Batch, rows = b * buf.Timesteps;
         int split = SplitRow(b);
         _usePacked = kernels.Kind == MathKind.Mkl;
         // Backward: (B x G) times R^T (G x H).
-        if (_usePacked) _backwardMatrix.Pack(MklNative.Trans, b, _units, _gateWidth, RecurrentKernel(weights), _gateWidth);
+        if (_usePacked) _backwardMatrix.Pack(MklNative.Trans, b, _units, _gateWidth, RecurrentKernel(block), _gateWidth);
         if (split == 0)
         {
-            BackwardRows(buf, weights, outputGrad, returnSequences, 0, b);
-            Gradients(buf, input, weights, weightsGrad, biasGrad, inputGrad, 0, rows);
+            BackwardRows(buf, block, outputGrad, returnSequences, 0, b);
+            Gradients(buf, input, block, blockGrad, inputGrad, 0, rows);
             return;
         }
         fixed (float* pi = input)
-        fixed (float* pw = weights)
+        fixed (float* pw = block)
         fixed (float* po = outputGrad)
-        fixed (float* pwg = weightsGrad)
-        fixed (float* pbg = biasGrad)
+        fixed (float* pwg = blockGrad)
         fixed (float* pig = inputGrad)
         {
             _buf = buf;
             _splitRow = split;
             _returnSequences = returnSequences;
             _input = new Pinned(pi, input.Length);
-            _weights = new Pinned(pw, weights.Length);
+            _block = new Pinned(pw, block.Length);
             _outputGrad = new Pinned(po, outputGrad.Length);
-            _weightsGrad = new Pinned(pwg, weightsGrad.Length);
-            _biasGrad = new Pinned(pbg, biasGrad.Length);
+            _blockGrad = new Pinned(pwg, blockGrad.Length);
             _inputGrad = new Pinned(pig, inputGrad.Length);
             try
             {
                 _phase = Phase.BackwardLoop;
                 RowSplitter.Run(this);
                 _phase = Phase.Gradients;
-                buf.EnsureSplitScratch(weightsGrad.Length + biasGrad.Length);
+                buf.EnsureSplitScratch(blockGrad.Length);
                 RowSplitter.Run(this);
-                var scratch = buf.SplitScratch.AsSpan();
-                kernels.Axpy(1f, scratch[..weightsGrad.Length], weightsGrad);
-                kernels.Axpy(1f, scratch.Slice(weightsGrad.Length, biasGrad.Length), biasGrad);
+                kernels.Axpy(1f, buf.SplitScratch.AsSpan(0, blockGrad.Length), blockGrad);
             }
             finally
             {
                 _buf = null;
-                _input = _weights = _outputGrad = _weightsGrad = _biasGrad = _inputGrad = default;
+                _input = _block = _outputGrad = _blockGrad = _inputGrad = default;
             }
         }
     }
@@ -205,33 +203,28 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         switch (_phase)
         {
             case Phase.Project:
-                Project(buf, _input.Span, _weights.Span, q0, q1);
+                Project(buf, _input.Span, _block.Span, q0, q1);
                 break;
             case Phase.ForwardLoop:
-                ForwardRows(buf, _weights.Span, _bias.Span, r0, r1);
+                ForwardRows(buf, _block.Span, r0, r1);
                 break;
             case Phase.BackwardLoop:
-                BackwardRows(buf, _weights.Span, _outputGrad.Span, _returnSequences, r0, r1);
+                BackwardRows(buf, _block.Span, _outputGrad.Span, _returnSequences, r0, r1);
                 break;
             case Phase.Gradients:
                 // Each part sums the weight gradients over its rows; part 1 into scratch, added after the join.
-                if (part == 0) Gradients(buf, _input.Span, _weights.Span, _weightsGrad.Span, _biasGrad.Span, _inputGrad.Span, q0, q1);
-                else
-                {
-                    var scratch = buf.SplitScratch.AsSpan();
-                    int wl = _weightsGrad.Span.Length, bl = _biasGrad.Span.Length;
-                    Gradients(buf, _input.Span, _weights.Span, scratch[..wl], scratch.Slice(wl, bl), _inputGrad.Span, q0, q1);
-                }
+                var gradients = part == 0 ? _blockGrad.Span : buf.SplitScratch.AsSpan(0, _blockGrad.Span.Length);
+                Gradients(buf, _input.Span, _block.Span, gradients, _inputGrad.Span, q0, q1);
                 break;
         }
     }
 
     /// <summary>
     /// The once-per-pass work before the time loop, for time-major rows [q0, q1): stacked cells
-    /// get x copied into the first F columns of their stacked rows; the others get the input
-    /// projections x K in the gate buffer.
+    /// get x copied into the first F columns of their stacked rows (the last column holds 1 from
+    /// allocation on); the others get the input projections x K in the gate buffer.
     /// </summary>
-    private void Project(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights, int q0, int q1)
+    private void Project(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block, int q0, int q1)
     {
         int g = _gateWidth, f = inputWidth, n = q1 - q0;
         if (n == 0) return;
@@ -241,7 +234,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             for (int q = q0; q < q1; q++) input.Slice(q * f, f).CopyTo(stacked.Slice(q * _stackedWidth, f));
             return;
         }
-        kernels.Gemm(false, false, n, g, f, 1f, input.Slice(q0 * f, n * f), f, Kernel(weights), g,
+        kernels.Gemm(false, false, n, g, f, 1f, input.Slice(q0 * f, n * f), f, Kernel(block), g,
             0f, buf.Gates.AsSpan(q0 * g, n * g), g);
     }
 
@@ -268,13 +261,15 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
 
     /// <summary>The time loop for batch rows [r0, r1): the per-step product, then the cell's fused step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardRows(UnrollBuffers buf, ReadOnlySpan<float> weights, ReadOnlySpan<float> bias, int r0, int r1)
+    private void ForwardRows(UnrollBuffers buf, ReadOnlySpan<float> block, int r0, int r1)
     {
         int b = buf.Batch, t = buf.Timesteps, h = _units, g = _gateWidth, cw = cell.CacheWidth, n = r1 - r0, w = _stackedWidth;
         var gates = buf.Gates.AsSpan();
-        var inputBias = bias[..g];
+        // Stacked cells get the bias inside the product; GRU adds its two bias rows in the cell.
+        var bias = Bias(block);
+        var inputBias = _stacked ? default : bias[..g];
         var recurrentBias = cell.HasRecurrentBias ? bias.Slice(g, g) : default;
-        var recurrentKernel = RecurrentKernel(weights);
+        var recurrentKernel = RecurrentKernel(block);
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
         var cache = buf.Cache.AsSpan();
@@ -288,7 +283,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             var stepGateRows = gates.Slice(s * stepGates + r0 * g, n * g);
             var hNext = hs.Slice((s + 1) * stepState + r0 * h, n * h);
             if (_stacked)
-                StepProduct(_forwardMatrix, stacked.Slice(s * stepStacked + r0 * w, n * w), w, weights, false, n, g, w, 0f, stepGateRows);
+                StepProduct(_forwardMatrix, stacked.Slice(s * stepStacked + r0 * w, n * w), w, block, false, n, g, w, 0f, stepGateRows);
             else
                 StepProduct(_forwardMatrix, hPrev, h, recurrentKernel, false, n, g, h, 0f, rec);
             cell.Forward(new CellForward
@@ -309,12 +304,12 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
 
     /// <summary>Backpropagation through time for batch rows [r0, r1): dL/d(gates) of every step and dL/d(initial states).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BackwardRows(UnrollBuffers buf, ReadOnlySpan<float> weights, ReadOnlySpan<float> outputGrad,
+    private void BackwardRows(UnrollBuffers buf, ReadOnlySpan<float> block, ReadOnlySpan<float> outputGrad,
         bool returnSequences, int r0, int r1)
     {
         int b = buf.Batch, t = buf.Timesteps, h = _units, g = _gateWidth, cw = cell.CacheWidth, n = r1 - r0;
         int stepGates = b * g, stepState = b * h, stepCache = b * cw;
-        var recurrentKernel = RecurrentKernel(weights);
+        var recurrentKernel = RecurrentKernel(block);
         var gates = buf.Gates.AsSpan();
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
@@ -366,28 +361,30 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     }
 
     /// <summary>
-    /// Weight gradients summed over time-major rows [q0, q1) (overwriting), and dL/d(input) for
-    /// those rows when <paramref name="inputGrad"/> is not empty.
+    /// The gradient of [K; R; bias] summed over time-major rows [q0, q1) (overwriting), and
+    /// dL/d(input) for those rows when <paramref name="inputGrad"/> is not empty.
     /// </summary>
-    private void Gradients(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> weights, Span<float> weightsGrad,
-        Span<float> biasGrad, Span<float> inputGrad, int q0, int q1)
+    private void Gradients(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block, Span<float> blockGrad,
+        Span<float> inputGrad, int q0, int q1)
     {
         int h = _units, g = _gateWidth, f = inputWidth, w = _stackedWidth, n = q1 - q0;
         var dz = buf.DInput.AsSpan(q0 * g, n * g);
         var dzRec = _stacked ? dz : buf.DRecurrent.AsSpan(q0 * g, n * g);
-        var ones = buf.Ones.AsSpan(0, n);
         if (_stacked)
-            kernels.Gemm(true, false, w, g, n, 1f, buf.Stacked.AsSpan(q0 * w, n * w), w, dz, g, 0f, weightsGrad, g);
+            // Rows [x, h_prev, 1]: dK, dR and the bias gradient (the ones column) in one product.
+            kernels.Gemm(true, false, w, g, n, 1f, buf.Stacked.AsSpan(q0 * w, n * w), w, dz, g, 0f, blockGrad, g);
         else
         {
-            kernels.Gemm(true, false, f, g, n, 1f, input.Slice(q0 * f, n * f), f, dz, g, 0f, weightsGrad[..(f * g)], g);
-            kernels.Gemm(true, false, h, g, n, 1f, buf.Hs.AsSpan(q0 * h, n * h), h, dzRec, g, 0f, weightsGrad[(f * g)..], g);
+            var biasGrad = blockGrad[((f + h) * g)..];
+            var ones = buf.Ones.AsSpan(0, n);
+            kernels.Gemm(true, false, f, g, n, 1f, input.Slice(q0 * f, n * f), f, dz, g, 0f, blockGrad[..(f * g)], g);
+            kernels.Gemm(true, false, h, g, n, 1f, buf.Hs.AsSpan(q0 * h, n * h), h, dzRec, g, 0f, blockGrad.Slice(f * g, h * g), g);
+            kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dz, g, 0f, biasGrad[..g], g);
+            if (cell.HasRecurrentBias)
+                kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzRec, g, 0f, biasGrad.Slice(g, g), g);
         }
-        kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dz, g, 0f, biasGrad[..g], g);
-        if (cell.HasRecurrentBias)
-            kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzRec, g, 0f, biasGrad.Slice(g, g), g);
         if (!inputGrad.IsEmpty)
-            kernels.Gemm(false, true, n, f, g, 1f, dz, g, Kernel(weights), g, 0f, inputGrad.Slice(q0 * f, n * f), f);
+            kernels.Gemm(false, true, n, f, g, 1f, dz, g, Kernel(block), g, 0f, inputGrad.Slice(q0 * f, n * f), f);
     }
 }
 
@@ -600,7 +597,9 @@ internal sealed class UnrollBuffers
         Hs = new float[(timesteps + 1) * batch * units];
         Cs = stateCount > 1 ? new float[(timesteps + 1) * batch * units] : [];
         Cache = new float[rows * cacheWidth];
-        Stacked = stacked ? new float[rows * (inputWidth + units)] : [];
+        Stacked = stacked ? new float[rows * (inputWidth + units + 1)] : [];
+        // The ones column of [x, h_prev, 1]: set once, never overwritten (the passes write x and h_prev only).
+        for (int i = inputWidth + units; i < Stacked.Length; i += inputWidth + units + 1) Stacked[i] = 1f;
         Recurrent = stacked ? [] : new float[batch * gateWidth];
         DInput = new float[rows * gateWidth];
         DRecurrent = stacked ? [] : new float[rows * gateWidth];
@@ -608,7 +607,7 @@ internal sealed class UnrollBuffers
         DCCarry = new float[batch * units];
         DHStep = new float[batch * units];
         Direct = new float[batch * units];
-        Ones = new float[rows];
+        Ones = stacked ? [] : new float[rows];
         Array.Fill(Ones, 1f);
         ReversedInput = goBackwards ? new float[rows * inputWidth] : [];
         ReversedInputGrad = goBackwards ? new float[rows * inputWidth] : [];
@@ -617,7 +616,7 @@ internal sealed class UnrollBuffers
     public int Batch { get; }
     public int Timesteps { get; }
 
-    /// <summary>Per step: the cell's pre-activations in (without bias), whatever its backward step needs out.</summary>
+    /// <summary>Per step: the cell's pre-activations in (with the bias for stacked cells), whatever its backward step needs out.</summary>
     public float[] Gates { get; }
 
     /// <summary>h for slot 0 (initial) .. T (final), each B x H, processing order.</summary>
@@ -628,7 +627,7 @@ internal sealed class UnrollBuffers
 
     public float[] Cache { get; }
 
-    /// <summary>Stacked cells: row t * B + b is [x_t, h_(t-1)] of batch row b (T*B x (F + H)).</summary>
+    /// <summary>Stacked cells: row t * B + b is [x_t, h_(t-1), 1] of batch row b (T*B x (F + H + 1)).</summary>
     public float[] Stacked { get; }
 
     /// <summary>Other cells: one step's h_prev R (B x G).</summary>
@@ -639,6 +638,7 @@ internal sealed class UnrollBuffers
     public float[] DCCarry { get; }
     public float[] DHStep { get; }
     public float[] Direct { get; }
+    /// <summary>Other cells: a row of ones for the bias-gradient sums (stacked cells get theirs from the ones column).</summary>
     public float[] Ones { get; }
 
     /// <summary>Two-thread passes: the second part's weight-gradient sums (allocated on the first split pass).</summary>
