@@ -27,8 +27,16 @@ public sealed class TwoThreadTests(ITestOutputHelper output) : IDisposable
     /// <summary>The line <c>rnncluster train</c> ends with when MKL has more than one thread.</summary>
     private const string SplitReport = "recurrent passes split over two threads:";
 
-    /// <summary>Of each tensor's largest magnitude: well above the summation-order differences (about 1e-7), well below what training moves.</summary>
-    private const double Tolerance = 1e-5;
+    /// <summary>
+    /// Of each tensor's largest magnitude. One step differs by summation order only (below 1e-6
+    /// of the largest gradient); 27 steps of this small stacked model magnify that to a few 1e-5
+    /// (worst seen: 8e-5 of layer0.bias with MKL's AVX-512 kernels). A split that lost or mixed up
+    /// rows would differ by the size of the training moves themselves.
+    /// </summary>
+    private const double Tolerance = 2e-4;
+
+    /// <summary>Every tensor must move at least this much, so agreeing within the tolerance says something.</summary>
+    private const double MinimumMove = 1e-2;
 
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("rnncluster-two-threads-");
 
@@ -75,7 +83,7 @@ public sealed class TwoThreadTests(ITestOutputHelper output) : IDisposable
         {
             double moved = LargestDifference(initial[k], trainedOnOne[k]);
             output.WriteLine($"{names[k]}: moved up to {moved:0.0e0}; one and two threads differ up to {LargestDifference(trainedOnOne[k], trainedOnTwo[k]):0.0e0}");
-            Assert.True(moved > 100 * Tolerance, $"{names[k]} moved only {moved} from its initial values");
+            Assert.True(moved > MinimumMove, $"{names[k]} moved only {moved} from its initial values");
         }
         ClusterJobs.AssertClose(trainedOnOne, trainedOnTwo, relative: Tolerance, ofTensorMax: true);
     }

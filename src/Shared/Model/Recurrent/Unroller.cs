@@ -158,7 +158,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         if (split == 0)
         {
             BackwardRows(buf, block, outputGrad, returnSequences, 0, b);
-            Gradients(buf, input, block, blockGrad, inputGrad, 0, rows);
+            Gradients(buf, input, block, blockGrad, inputGrad, 0, rows, part: 0);
             return;
         }
         fixed (float* pi = input)
@@ -192,6 +192,9 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         }
     }
 
+    /// <summary>Which part of a split pass starts at batch row <paramref name="r0"/> (0 when not split).</summary>
+    private static int PartOf(int r0) => r0 == 0 ? 0 : 1;
+
     /// <summary>Part 0 or part 1 of the split pass in progress (see <see cref="RowSplitter"/>).</summary>
     internal void RunPart(int part)
     {
@@ -214,7 +217,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             case Phase.Gradients:
                 // Each part sums the weight gradients over its rows; part 1 into scratch, added after the join.
                 var gradients = part == 0 ? _blockGrad.Span : buf.SplitScratch.AsSpan(0, _blockGrad.Span.Length);
-                Gradients(buf, _input.Span, _block.Span, gradients, _inputGrad.Span, q0, q1);
+                Gradients(buf, _input.Span, _block.Span, gradients, _inputGrad.Span, q0, q1, part);
                 break;
         }
     }
@@ -320,6 +323,11 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         var dcCarry = buf.DCCarry.AsSpan(r0 * h, n * h);
         var dhStep = buf.DHStep.AsSpan(r0 * h, n * h);
         var direct = buf.Direct.AsSpan(r0 * h, n * h);
+        // Other cells: the bias-gradient sums of this part's rows, added step by step while dz is
+        // still in cache (one pass over all of dz afterwards would read it from memory again).
+        var biasSums = _stacked ? default : buf.BiasSums.AsSpan(PartOf(r0) * 2 * g, 2 * g);
+        var ones = _stacked ? default : buf.Ones.AsSpan(0, n);
+        biasSums.Clear();
 
         dcCarry.Clear();
         if (returnSequences) dhCarry.Clear();
@@ -350,6 +358,11 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
                 DRecurrent = dzRecStep,
                 DHPrevDirect = direct,
             });
+            if (!_stacked)
+            {
+                kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzStep, g, 1f, biasSums[..g], g);
+                if (cell.HasRecurrentBias) kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzRecStep, g, 1f, biasSums[g..], g);
+            }
             float beta = 0f;
             if (cell.HasDirectStatePath)
             {
@@ -362,10 +375,11 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
 
     /// <summary>
     /// The gradient of [K; R; bias] summed over time-major rows [q0, q1) (overwriting), and
-    /// dL/d(input) for those rows when <paramref name="inputGrad"/> is not empty.
+    /// dL/d(input) for those rows when <paramref name="inputGrad"/> is not empty. Other cells'
+    /// bias gradient is the bias sums that <paramref name="part"/>'s backward loop gathered.
     /// </summary>
     private void Gradients(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block, Span<float> blockGrad,
-        Span<float> inputGrad, int q0, int q1)
+        Span<float> inputGrad, int q0, int q1, int part)
     {
         int h = _units, g = _gateWidth, f = inputWidth, w = _stackedWidth, n = q1 - q0;
         var dz = buf.DInput.AsSpan(q0 * g, n * g);
@@ -375,13 +389,10 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             kernels.Gemm(true, false, w, g, n, 1f, buf.Stacked.AsSpan(q0 * w, n * w), w, dz, g, 0f, blockGrad, g);
         else
         {
-            var biasGrad = blockGrad[((f + h) * g)..];
-            var ones = buf.Ones.AsSpan(0, n);
             kernels.Gemm(true, false, f, g, n, 1f, input.Slice(q0 * f, n * f), f, dz, g, 0f, blockGrad[..(f * g)], g);
             kernels.Gemm(true, false, h, g, n, 1f, buf.Hs.AsSpan(q0 * h, n * h), h, dzRec, g, 0f, blockGrad.Slice(f * g, h * g), g);
-            kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dz, g, 0f, biasGrad[..g], g);
-            if (cell.HasRecurrentBias)
-                kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzRec, g, 0f, biasGrad.Slice(g, g), g);
+            var biasGrad = blockGrad[((f + h) * g)..];
+            buf.BiasSums.AsSpan(part * 2 * g, biasGrad.Length).CopyTo(biasGrad);
         }
         if (!inputGrad.IsEmpty)
             kernels.Gemm(false, true, n, f, g, 1f, dz, g, Kernel(block), g, 0f, inputGrad.Slice(q0 * f, n * f), f);
@@ -607,8 +618,9 @@ internal sealed class UnrollBuffers
         DCCarry = new float[batch * units];
         DHStep = new float[batch * units];
         Direct = new float[batch * units];
-        Ones = stacked ? [] : new float[rows];
+        Ones = stacked ? [] : new float[batch];
         Array.Fill(Ones, 1f);
+        BiasSums = stacked ? [] : new float[2 * 2 * gateWidth];
         ReversedInput = goBackwards ? new float[rows * inputWidth] : [];
         ReversedInputGrad = goBackwards ? new float[rows * inputWidth] : [];
     }
@@ -640,6 +652,9 @@ internal sealed class UnrollBuffers
     public float[] Direct { get; }
     /// <summary>Other cells: a row of ones for the bias-gradient sums (stacked cells get theirs from the ones column).</summary>
     public float[] Ones { get; }
+
+    /// <summary>Other cells: per part of a split pass, the sums of dL/d(input projection) and dL/d(recurrent product) over its rows (2 x 2G).</summary>
+    public float[] BiasSums { get; }
 
     /// <summary>Two-thread passes: the second part's weight-gradient sums (allocated on the first split pass).</summary>
     public float[] SplitScratch { get; private set; } = [];
