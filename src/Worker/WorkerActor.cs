@@ -24,6 +24,10 @@ public sealed class WorkerActor : ReceiveActor
     private sealed class Replica(GradientComputer computer)
     {
         public GradientComputer Computer { get; } = computer;
+
+        /// <summary>Where shards' gradients and final states are written, shard after shard.</summary>
+        public ShardOutputs Outputs { get; } = new(computer.Network.ParameterCount, computer.Network.StateSlots);
+
         public float[] Parameters { get; set; } = [];
         public long Version { get; set; } = -1;
     }
@@ -72,7 +76,7 @@ public sealed class WorkerActor : ReceiveActor
         }
         try
         {
-            _transfer.Tell(Sender, ShardMath.Compute(replica.Computer, replica.Parameters, shard), Self);
+            _transfer.Tell(Sender, ShardMath.Compute(replica.Computer, replica.Parameters, shard, replica.Outputs), Self);
         }
         catch (Exception e)
         {

@@ -45,6 +45,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private readonly BatchPlan _plan;
     private readonly int _trainRows;
     private readonly StateTable? _stateTable;
+    // The shards' gradient sums are added here: a shard result's arrays are its worker's buffers.
+    private readonly float[] _gradientSum;
     private readonly HashSet<IActorRef> _subscribers = [];
     private readonly List<IActorRef> _workers = [];
     private readonly Dictionary<long, ShardInfo> _inflight = [];
@@ -57,6 +59,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private long _nextShardId;
     private int[] _order;
     private Batch? _batch;
+    // Read in ApplyStep, before any worker is sent another shard: until then the arrays in a
+    // local worker's result are not written again (see ShardResult). Dispatch starts a new array.
     private ShardResult?[] _results = [];
     private object?[] _evaluation = [];
     private RowRange[] _evaluationRanges = [];
@@ -87,6 +91,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _plan = new BatchPlan(_trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
         _order = _plan.Order(0);
         if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);
+        _gradientSum = new float[_parameters.Length];
 
         Receive<WorkersChanged>(w => OnWorkersChanged(w.Workers));
         Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
@@ -283,9 +288,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private void ApplyStep()
     {
         var results = _results.Select(r => r!).ToArray();
-        // The results are this actor's own (deserialized, or handed over by a local worker that
-        // allocated them for this shard): shard 0's array becomes the sum without a copy.
-        var gradient = results[0].GradientSum.Data;
+        var gradient = _gradientSum;
+        results[0].GradientSum.Data.CopyTo(gradient, 0);
         double lossSum = results[0].LossSum;
         int rows = results[0].Rows;
         for (int i = 1; i < results.Length; i++)

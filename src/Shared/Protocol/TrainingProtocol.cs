@@ -27,7 +27,12 @@ public sealed record DropReplica(string JobId) : IProtocolMessage;
 public sealed record ComputeShard(string JobId, long Step, long ShardId, int RowStart, long WeightsVersion,
     Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialStates) : IProtocolMessage;
 
-/// <summary>Loss sum, gradient sums and final states of a shard's rows.</summary>
+/// <summary>
+/// Loss sum, gradient sums and final states of a shard's rows.
+/// Between actors in one process the tensors are not copied: they are the worker's buffers, which
+/// it writes again when it computes its next shard of the job, so the job reads (or copies) them
+/// before it sends that worker another shard.
+/// </summary>
 public sealed record ShardResult(string JobId, long Step, long ShardId, int Rows, double LossSum,
     Tensor GradientSum, IReadOnlyList<Tensor> FinalStates) : IProtocolMessage;
 
