@@ -82,12 +82,12 @@ switch (args.FirstOrDefault())
         for (int r = 0; r < rounds; r++)
         {
             runs.Add(LocalScaling.RunBare(kernels, LocalScaling.Job(cell, b, h, Opt("optimizer", "adam"), data.Rows, t, 1), data, warmup, steps));
-            if (!json) Console.Error.WriteLine($"  round {r + 1}: bare {runs[^1].SamplesPerSecond:0} samples/s");
+            if (!json) Console.Error.WriteLine($"  round {r + 1}: bare {runs[^1].SamplesPerSecond:0} samples/s; {runs[^1].Memory}");
             foreach (var w in workerCounts)
             {
                 var job = LocalScaling.Job(cell, b, h, Opt("optimizer", "adam"), data.Rows, t, w);
                 runs.Add(await LocalScaling.RunLocalAsync(kernels, job, data, w, warmup, steps));
-                if (!json) Console.Error.WriteLine($"  round {r + 1}: local x{w} {runs[^1].SamplesPerSecond:0} samples/s");
+                if (!json) Console.Error.WriteLine($"  round {r + 1}: local x{w} {runs[^1].SamplesPerSecond:0} samples/s; {runs[^1].Memory}");
             }
         }
         double Median(IEnumerable<double> values)

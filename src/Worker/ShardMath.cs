@@ -9,16 +9,19 @@ namespace RnnCluster.Worker;
 /// </summary>
 public static class ShardMath
 {
-    public static ShardResult Compute(GradientComputer computer, ReadOnlySpan<float> parameters, ComputeShard shard)
+    /// <summary>Computes a shard; the result's gradient sums and final states are written into <paramref name="outputs"/>'s buffers.</summary>
+    public static ShardResult Compute(GradientComputer computer, ReadOnlySpan<float> parameters, ComputeShard shard, ShardOutputs outputs)
     {
         var network = computer.Network;
         var (batch, timesteps) = Shapes.CheckInput(network.Spec, shard.X, $"shard {shard.ShardId} x");
         Shapes.CheckTarget(network, computer.LossFunction, shard.Y, batch, timesteps, $"shard {shard.ShardId} y");
-        var gradients = new float[network.ParameterCount];
+        var gradients = outputs.Gradients;
         double lossSum = computer.Compute(parameters, shard.X.Data, shard.Y.Data, batch, timesteps,
             StatesOrZeros(shard.InitialStates), gradients);
+        var finalStates = outputs.FinalStates(batch);
+        for (int k = 0; k < finalStates.Length; k++) network.FinalState(k).CopyTo(finalStates[k].Data);
         return new ShardResult(shard.JobId, shard.Step, shard.ShardId, batch, lossSum,
-            new Tensor(gradients, gradients.Length), FinalStates(network, batch));
+            new Tensor(gradients, gradients.Length), finalStates);
     }
 
     public static PredictResult Predict(Network network, ReadOnlySpan<float> parameters, string jobId, Tensor x, IReadOnlyList<Tensor> initialStates)
@@ -27,6 +30,7 @@ public static class ShardMath
         network.Forward(parameters, x.Data, batch, timesteps, StatesOrZeros(initialStates));
         var output = Tensor.Zeros(network.PredictionShape(batch, timesteps));
         network.CopyPrediction(output.Data);
+        // New arrays, not reused buffers: the client keeps a prediction for as long as it likes.
         return new PredictResult(jobId, output, FinalStates(network, batch));
     }
 

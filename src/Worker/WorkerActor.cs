@@ -24,8 +24,26 @@ public sealed class WorkerActor : ReceiveActor
     private sealed class Replica(GradientComputer computer)
     {
         public GradientComputer Computer { get; } = computer;
-        public float[] Parameters { get; set; } = [];
-        public long Version { get; set; } = -1;
+
+        /// <summary>Where shards' gradients and final states are written, shard after shard.</summary>
+        public ShardOutputs Outputs { get; } = new(computer.Network.ParameterCount, computer.Network.StateSlots);
+
+        /// <summary>
+        /// The replica's own copy of the weights. The array in <see cref="ReplicaWeights"/> is not
+        /// kept: from a job in this process it is the job's send buffer, rewritten for a later
+        /// version once this worker has handled the message (see <see cref="ReplicaWeights"/>).
+        /// </summary>
+        public float[] Parameters { get; private set; } = [];
+
+        public long Version { get; private set; } = -1;
+
+        public void SetWeights(ReadOnlySpan<float> weights, long version)
+        {
+            // A length the model does not have is kept as it is: the shard that uses it fails with the engine's message.
+            if (Parameters.Length != weights.Length) Parameters = new float[weights.Length];
+            weights.CopyTo(Parameters);
+            Version = version;
+        }
     }
 
     public WorkerActor(IMathKernels kernels, IActorRef? coordinator)
@@ -34,9 +52,7 @@ public sealed class WorkerActor : ReceiveActor
         Receive<LoadReplica>(Load);
         Receive<ReplicaWeights>(w =>
         {
-            if (!_replicas.TryGetValue(w.JobId, out var r)) return;
-            r.Parameters = w.Parameters.Data;
-            r.Version = w.Version;
+            if (_replicas.TryGetValue(w.JobId, out var r)) r.SetWeights(w.Parameters.Data, w.Version);
         });
         Receive<DropReplica>(d => _replicas.Remove(d.JobId));
         Receive<ComputeShard>(Compute);
@@ -72,7 +88,7 @@ public sealed class WorkerActor : ReceiveActor
         }
         try
         {
-            _transfer.Tell(Sender, ShardMath.Compute(replica.Computer, replica.Parameters, shard), Self);
+            _transfer.Tell(Sender, ShardMath.Compute(replica.Computer, replica.Parameters, shard, replica.Outputs), Self);
         }
         catch (Exception e)
         {

@@ -31,8 +31,6 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
     private sealed record ShardInfo(int Index, RowRange Range, IActorRef Worker);
 
-    private sealed record Batch(Tensor X, Tensor Y, Tensor[] DataStates, RowRange[] Ranges);
-
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Messages to workers and subscribers go through the transfer: large ones in chunks, all in order.
     private readonly Transfer _transfer = Transfer.For(Context.System);
@@ -45,6 +43,10 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private readonly BatchPlan _plan;
     private readonly int _trainRows;
     private readonly StateTable? _stateTable;
+    private readonly ShardInputs _inputs;
+    private readonly WeightsOutbox _weightsOutbox = new();
+    // The shards' gradient sums are added here: a shard result's arrays are its worker's buffers.
+    private readonly float[] _gradientSum;
     private readonly HashSet<IActorRef> _subscribers = [];
     private readonly List<IActorRef> _workers = [];
     private readonly Dictionary<long, ShardInfo> _inflight = [];
@@ -56,7 +58,10 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private long _step;
     private long _nextShardId;
     private int[] _order;
-    private Batch? _batch;
+    // The shards of the step in flight; null between steps.
+    private RowRange[]? _ranges;
+    // Read in ApplyStep, before any worker is sent another shard: until then the arrays in a
+    // local worker's result are not written again (see ShardResult). Dispatch starts a new array.
     private ShardResult?[] _results = [];
     private object?[] _evaluation = [];
     private RowRange[] _evaluationRanges = [];
@@ -87,6 +92,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _plan = new BatchPlan(_trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
         _order = _plan.Order(0);
         if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);
+        bool shardsCarryStates = _stateTable is not null || job.States.Policy == StatePolicyKind.FromData;
+        _inputs = new ShardInputs(data.X, data.Y, shardsCarryStates ? [.. _network.StateSlots.Select(s => s.Units)] : []);
+        _gradientSum = new float[_parameters.Length];
 
         Receive<WorkersChanged>(w => OnWorkersChanged(w.Workers));
         Receive<Terminated>(t => _subscribers.Remove(t.ActorRef));
@@ -180,10 +188,11 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
                 _evaluation = [];
                 _state = JobState.WaitingForWorkers;
             }
-            else if (stepHit && _batch is not null)
+            else if (stepHit && _ranges is not null)
             {
                 _log.Warning("job {0}: a worker left during step {1}; recomputing it on {2} worker(s)", _jobId, _step, _workers.Count);
-                Dispatch(_batch.X, _batch.Y, _batch.DataStates);
+                _inputs.Discard();
+                Dispatch();
             }
             else if (_evaluation.Length > 0) StartEvaluation();
         }
@@ -211,39 +220,32 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             StartEvaluation();
             return;
         }
+        Dispatch();
+    }
+
+    /// <summary>Cuts the current batch over the live workers and sends each its shard (again, when a worker left mid-step).</summary>
+    private void Dispatch()
+    {
         var rows = _plan.Batch(_order, _batchIndex);
-        var x = Gather(_data.X, rows);
-        var y = Gather(_data.Y, rows);
-        Dispatch(x, y, DataStates(rows));
-    }
-
-    /// <summary>The batch rows' initial states when the data carries them (state policy from_data).</summary>
-    private Tensor[] DataStates(ReadOnlySpan<int> rows)
-    {
-        if (_job.States.Policy != StatePolicyKind.FromData) return [];
-        var states = new Tensor[_data.InitialStates.Count];
-        for (int k = 0; k < states.Length; k++) states[k] = Gather(_data.InitialStates[k], rows);
-        return states;
-    }
-
-    private void Dispatch(Tensor x, Tensor y, Tensor[] dataStates)
-    {
-        int batch = x.Shape[0];
-        var ranges = ShardPlan.Cut(batch, _workers.Count);
-        _batch = new Batch(x, y, dataStates, ranges);
+        var ranges = ShardPlan.Cut(rows.Length, _workers.Count);
+        _ranges = ranges;
         _inflight.Clear();
         _results = new ShardResult?[ranges.Length];
         for (int i = 0; i < ranges.Length; i++)
         {
             var range = ranges[i];
+            var shardRows = rows.Slice(range.Start, range.Count);
+            var input = _inputs.For(i, range.Count);
+            Rows.Gather(_data.X, shardRows, input.X);
+            Rows.Gather(_data.Y, shardRows, input.Y);
+            // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (no states).
+            if (_stateTable is not null) _stateTable.CopyTo(range, input.States);
+            else
+                for (int k = 0; k < input.States.Length; k++) Rows.Gather(_data.InitialStates[k], shardRows, input.States[k]);
             long shardId = _nextShardId++;
             var worker = _workers[i];
             _inflight[shardId] = new ShardInfo(i, range, worker);
-            // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (empty).
-            IReadOnlyList<Tensor> states = _stateTable is not null ? _stateTable.Slice(range)
-                : [.. dataStates.Select(s => ShardRows(s, range))];
-            _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version,
-                ShardRows(x, range), ShardRows(y, range), states), Self);
+            _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version, input.X, input.Y, input.States), Self);
         }
     }
 
@@ -266,6 +268,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             return;
         }
         _results[info.Index] = r;
+        _weightsOutbox.Answered(info.Worker);
         if (_inflight.Count == 0) ApplyStep();
     }
 
@@ -283,9 +286,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private void ApplyStep()
     {
         var results = _results.Select(r => r!).ToArray();
-        // The results are this actor's own (deserialized, or handed over by a local worker that
-        // allocated them for this shard): shard 0's array becomes the sum without a copy.
-        var gradient = results[0].GradientSum.Data;
+        var gradient = _gradientSum;
+        results[0].GradientSum.Data.CopyTo(gradient, 0);
         double lossSum = results[0].LossSum;
         int rows = results[0].Rows;
         for (int i = 1; i < results.Length; i++)
@@ -302,7 +304,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         BroadcastWeights();
 
         if (_stateTable is not null)
-            for (int i = 0; i < results.Length; i++) _stateTable.Store(_batch!.Ranges[i], results[i].FinalStates);
+            for (int i = 0; i < results.Length; i++) _stateTable.Store(_ranges![i], results[i].FinalStates);
 
         _lastLoss = lossSum / rows;
         _epochLossSum += lossSum;
@@ -310,15 +312,15 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, results.Length));
         _step++;
         _batchIndex++;
-        _batch = null;
+        _ranges = null;
         Stash.UnstashAll();
         Self.Tell(NextStep.Instance);
     }
 
     private void BroadcastWeights()
     {
-        // Workers keep the array they receive, so they get a copy the optimizer will not touch.
-        var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
+        // A copy the optimizer will not touch while the message is on its way.
+        var weights = new ReplicaWeights(_jobId, _version, _weightsOutbox.Prepare(_parameters, _workers));
         foreach (var w in _workers) _transfer.Tell(w, weights, Self);
     }
 
@@ -397,7 +399,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _error = error;
         _inflight.Clear();
         _evaluation = [];
-        _batch = null;
+        _ranges = null;
         if (state == JobState.Finished)
         {
             _log.Info("job {0}: finished after {1} steps", _jobId, _step);
@@ -474,16 +476,5 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private void Publish(IJobEvent e)
     {
         foreach (var s in _subscribers) _transfer.Tell(s, e, Self);
-    }
-
-    /// <summary>A shard's rows; a shard that is the whole batch takes the gathered batch as it is.</summary>
-    private static Tensor ShardRows(Tensor batch, RowRange range) =>
-        range.Start == 0 && range.Count == batch.Shape[0] ? batch : Rows.Slice(batch, range.Start, range.Count);
-
-    private static Tensor Gather(Tensor source, ReadOnlySpan<int> rows)
-    {
-        var target = Rows.Empty(source, rows.Length);
-        Rows.Gather(source, rows, target);
-        return target;
     }
 }

@@ -21,9 +21,18 @@ public sealed class StateTable
 
     public int Batch { get; }
 
-    /// <summary>Initial states for rows [range) as tensors, one per slot.</summary>
-    public Tensor[] Slice(RowRange range) =>
-        [.. _layout.Select((s, k) => new Tensor(_slots[k].AsSpan(range.Start * s.Units, range.Count * s.Units).ToArray(), range.Count, s.Units))];
+    /// <summary>Initial states for rows [range): copied into <paramref name="targets"/>, one (range.Count, units) tensor per slot.</summary>
+    public void CopyTo(RowRange range, IReadOnlyList<Tensor> targets)
+    {
+        if (targets.Count != _slots.Length) throw new ArgumentException($"expected {_slots.Length} state tensors, got {targets.Count}", nameof(targets));
+        for (int k = 0; k < _slots.Length; k++)
+        {
+            int units = _layout[k].Units;
+            if (!targets[k].ShapeEquals(range.Count, units))
+                throw new ArgumentException($"state {k} has shape {Tensor.FormatShape(targets[k].Shape)}; expected ({range.Count}, {units})", nameof(targets));
+            _slots[k].AsSpan(range.Start * units, range.Count * units).CopyTo(targets[k].Data);
+        }
+    }
 
     /// <summary>Why a shard's final states for rows [range) cannot be stored, or null when they fit.</summary>
     public string? Problem(RowRange range, IReadOnlyList<Tensor> finalStates)

@@ -12,7 +12,12 @@ public sealed record WorkerRegistered(int LiveWorkers) : IProtocolMessage;
 /// <summary>Creates (or replaces) the job's model replica on a worker.</summary>
 public sealed record LoadReplica(string JobId, string ModelJson, string Loss, bool FromLogits) : IProtocolMessage;
 
-/// <summary>The job's weights at a version; every later shard of the job names the version it needs.</summary>
+/// <summary>
+/// The job's weights at a version; every later shard of the job names the version it needs.
+/// Between actors in one process the tensor is not copied: it is the job's send buffer, which the
+/// job writes again for a later version once every worker it went to has answered a later shard.
+/// A worker copies the weights into its replica while handling this message and keeps no reference.
+/// </summary>
 public sealed record ReplicaWeights(string JobId, long Version, Tensor Parameters) : IProtocolMessage;
 
 /// <summary>Drops a finished job's replica.</summary>
@@ -23,11 +28,19 @@ public sealed record DropReplica(string JobId) : IProtocolMessage;
 /// their initial states (one tensor per state slot; empty: zeros). <paramref name="ShardId"/> is
 /// unique per dispatch, so a late or duplicate result cannot be mistaken for a current one.
 /// Always a training step: validation runs through <see cref="PredictOnReplica"/>.
+/// Between actors in one process the tensors are not copied: they are the job's buffers, filled
+/// again for a later step once this shard is answered, so a worker reads them only while it
+/// computes the shard.
 /// </summary>
 public sealed record ComputeShard(string JobId, long Step, long ShardId, int RowStart, long WeightsVersion,
     Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialStates) : IProtocolMessage;
 
-/// <summary>Loss sum, gradient sums and final states of a shard's rows.</summary>
+/// <summary>
+/// Loss sum, gradient sums and final states of a shard's rows.
+/// Between actors in one process the tensors are not copied: they are the worker's buffers, which
+/// it writes again when it computes its next shard of the job, so the job reads (or copies) them
+/// before it sends that worker another shard.
+/// </summary>
 public sealed record ShardResult(string JobId, long Step, long ShardId, int Rows, double LossSum,
     Tensor GradientSum, IReadOnlyList<Tensor> FinalStates) : IProtocolMessage;
 

@@ -13,8 +13,9 @@ using static RnnCluster.Tests.Actors.ActorTestSupport;
 namespace RnnCluster.Tests.Actors;
 
 /// <summary>
-/// Local mode with real workers (MKL, serialize-messages on): distributed training against the
-/// in-process <see cref="Sequential.Fit"/>, a worker's exception, and the client facade.
+/// Local mode with real workers (MKL, serialize-messages on unless a test says otherwise):
+/// distributed training against the in-process <see cref="Sequential.Fit"/>, a worker's
+/// exception, and the client facade.
 /// </summary>
 public sealed class LocalModeTests(ITestOutputHelper output)
 {
@@ -54,17 +55,17 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         Seed = 3,
     };
 
-    private static async Task<LocalMode> StartLocal(int workers, string name)
+    private static async Task<LocalMode> StartLocal(int workers, string name, bool serializeMessages = true)
     {
-        var local = LocalMode.Start(workers, Kernels, serializeMessages: true, name: name);
+        var local = LocalMode.Start(workers, Kernels, serializeMessages, name: name);
         await local.WaitForWorkersAsync(Wait);
         return local;
     }
 
     /// <summary>Trains a job in a fresh local mode with <paramref name="workers"/> workers; returns the final weights.</summary>
-    private static async Task<IReadOnlyList<KeyValuePair<string, Tensor>>> TrainLocal(JobSpec job, Dataset data, int workers, string name)
+    private static async Task<IReadOnlyList<KeyValuePair<string, Tensor>>> TrainLocal(JobSpec job, Dataset data, int workers, string name, bool serializeMessages = true)
     {
-        await using var local = await StartLocal(workers, name);
+        await using var local = await StartLocal(workers, name, serializeMessages);
         using var handle = await local.Client.StartWatchedJobAsync(job with { MinWorkers = workers }, data);
         using var cancel = new CancellationTokenSource(JobTimeout);
         await foreach (var e in handle.Events(cancel.Token))
@@ -143,6 +144,35 @@ public sealed class LocalModeTests(ITestOutputHelper output)
 
         Assert.Equal(NpzBytes(three), NpzBytes(threeAgain));
         Assert.Equal(NpzBytes(fit), NpzBytes(one));
+    }
+
+    /// <summary>
+    /// Local mode as the command line runs it, serialize-messages off: the job and its workers
+    /// hand each other their reused buffers (shard inputs, weights, gradients, final states)
+    /// without a copy, and training must still match <see cref="Sequential.Fit"/> as above.
+    /// The default job has 498 rows here: 449 train in batches of 64, the last of 1 row, so with
+    /// 3 workers 2 get no shard at the end of each epoch and the weights after it go in a new
+    /// buffer (see <see cref="WeightsOutbox"/>).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EquivalenceJobs))]
+    public async Task Without_serialization_workers_share_buffers_and_train_the_same_weights_as_Fit(string which)
+    {
+        var job = which.StartsWith("default") ? SmallDefault with { Data = SmallDefault.Data with { Rows = 498 } } : StatefulBuiltin;
+        var data = DataLoader.Load(job, job.Name);
+        DataLoader.CheckFits(data, job);
+
+        var fit = TrainFit(job, data);
+        var tag = which.StartsWith("default") ? "shared-default" : "shared-stateful";
+        var one = await TrainLocal(job, data, 1, $"{tag}-1", serializeMessages: false);
+        var two = await TrainLocal(job, data, 2, $"{tag}-2", serializeMessages: false);
+        var three = await TrainLocal(job, data, 3, $"{tag}-3", serializeMessages: false);
+
+        double d2 = MaxRelativeDifference(two, fit), d3 = MaxRelativeDifference(three, fit);
+        output.WriteLine($"{which}, no serialization: relative difference to Fit: 2 workers {d2:E2}, 3 workers {d3:E2}");
+        Assert.True(d2 < 1e-5, $"2 workers differ from Fit by {d2:E2}");
+        Assert.True(d3 < 1e-5, $"3 workers differ from Fit by {d3:E2}");
+        AssertSameWeights(fit, one, "1 worker vs Fit");
     }
 
     // ---------------------------------------------------------------------------------------
