@@ -14,6 +14,7 @@ public sealed class Network
     private readonly RuntimeLayer[] _layers;
     private readonly bool _outputIsSequence;
     private NetworkBuffers? _buffers;
+    private NetworkBuffers? _otherShapeBuffers;
 
     public Network(ModelSpec spec, IMathKernels kernels)
     {
@@ -175,11 +176,19 @@ public sealed class Network
 
     public string StateName(StateSlot slot) => $"{Spec.LayerName(slot.LayerIndex)}.initial_state{slot.StateIndex}";
 
+    /// <summary>
+    /// The buffers for this shape. Two shapes are kept: an epoch's full batches and its shorter
+    /// last batch alternate, and allocating afresh each time costs more than the memory (a new
+    /// array's pages are first touched, and faulted in, by the step that uses it).
+    /// </summary>
     private NetworkBuffers BuffersFor(int batch, int timesteps)
     {
         if (_buffers is { } b && b.Batch == batch && b.Timesteps == timesteps) return b;
-        _buffers = null; // let the old shape's buffers go before allocating the new ones
-        _buffers = new NetworkBuffers(this, batch, timesteps);
+        var other = _otherShapeBuffers;
+        _otherShapeBuffers = _buffers;
+        _buffers = other is not null && other.Batch == batch && other.Timesteps == timesteps
+            ? other
+            : new NetworkBuffers(this, batch, timesteps);
         return _buffers;
     }
 
