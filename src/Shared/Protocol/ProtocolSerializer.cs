@@ -27,8 +27,8 @@ namespace RnnCluster.Protocol;
 /// <item>message without fields: nothing; its singleton <c>Instance</c> is returned on read.</item>
 /// </list>
 /// A message is written twice: once into a counting stream to learn its exact size, then into a
-/// buffer of that size, which is returned as is; a multi-megabyte tensor is copied once per
-/// direction.
+/// buffer of that size (or a reused longer one, for the transfer layer); a multi-megabyte tensor
+/// is copied once per direction.
 /// </remarks>
 public sealed class ProtocolSerializer : SerializerWithStringManifest
 {
@@ -55,9 +55,18 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         return CodecFor(o.GetType()).Manifest;
     }
 
-    public override byte[] ToBinary(object obj)
+    public override byte[] ToBinary(object obj) => ToBinary(obj, size => GC.AllocateUninitializedArray<byte>(size), out _);
+
+    /// <summary>
+    /// Writes <paramref name="obj"/> into the first <c>length</c> bytes (the return value) of a
+    /// buffer from <paramref name="allocate"/>, which is given the exact size and may return a
+    /// longer array (a reused one: the transfer layer's buffers), so a large message need not
+    /// land in freshly allocated, not yet touched memory.
+    /// </summary>
+    public byte[] ToBinary(object obj, Func<int, byte[]> allocate, out int length)
     {
         ArgumentNullException.ThrowIfNull(obj);
+        ArgumentNullException.ThrowIfNull(allocate);
         var codec = CodecFor(obj.GetType());
 
         var counter = new CountingStream();
@@ -67,23 +76,38 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         if (counter.Length > Array.MaxLength)
             throw new SerializationException(
                 $"{codec.Manifest} needs {counter.Length} bytes, more than one array holds; send it in chunks");
-        var bytes = GC.AllocateUninitializedArray<byte>((int)counter.Length);
-        using var stream = new MemoryStream(bytes, writable: true);
+        length = (int)counter.Length;
+        var bytes = allocate(length);
+        if (bytes.Length < length) throw new ArgumentException($"allocate returned {bytes.Length} bytes for {length}", nameof(allocate));
+        using var stream = new MemoryStream(bytes, 0, length, writable: true);
         using (var writer = new BinaryWriter(stream, Utf8, leaveOpen: true))
             codec.Write(new ProtocolWriter(writer), obj);
-        if (stream.Position != bytes.Length)
-            throw new SerializationException($"{codec.Manifest}: wrote {stream.Position} of {bytes.Length} bytes (encoder is not deterministic)");
+        if (stream.Position != length)
+            throw new SerializationException($"{codec.Manifest}: wrote {stream.Position} of {length} bytes (encoder is not deterministic)");
         return bytes;
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         ArgumentNullException.ThrowIfNull(bytes);
+        return FromBinary(bytes, bytes.Length, manifest);
+    }
+
+    /// <summary>
+    /// Reads a message from the first <paramref name="length"/> bytes of <paramref name="bytes"/>
+    /// (a reused, longer buffer). The message keeps no reference to <paramref name="bytes"/>:
+    /// tensors are copied out, so the buffer may be written again as soon as this returns.
+    /// </summary>
+    public object FromBinary(byte[] bytes, int length, string manifest)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, bytes.Length);
         if (manifest is null || !ByManifest.TryGetValue(manifest, out var codec))
             throw new SerializationException(
                 $"ProtocolSerializer ({Id}) does not know the manifest '{manifest}'; is the sender running a newer protocol?");
 
-        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Utf8);
+        using var reader = new BinaryReader(new MemoryStream(bytes, 0, length, writable: false), Utf8);
         object message;
         try
         {
@@ -92,11 +116,11 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or ArgumentException
                                       or OverflowException or InvalidDataException)
         {
-            throw new SerializationException($"corrupt {manifest} message ({bytes.Length} bytes): {e.Message}", e);
+            throw new SerializationException($"corrupt {manifest} message ({length} bytes): {e.Message}", e);
         }
-        if (reader.BaseStream.Position != bytes.Length)
+        if (reader.BaseStream.Position != length)
             throw new SerializationException(
-                $"corrupt {manifest} message: {bytes.Length - reader.BaseStream.Position} bytes left over after the last field");
+                $"corrupt {manifest} message: {length - reader.BaseStream.Position} bytes left over after the last field");
         return message;
     }
 

@@ -123,6 +123,28 @@ public sealed class SerializerTests : TestKit
     }
 
     [Fact]
+    public void A_message_written_into_a_longer_reused_buffer_reads_back_from_its_length()
+    {
+        var serializer = Assert.IsType<ProtocolSerializer>(Sys.Serialization.FindSerializerForType(typeof(ShardResult)));
+        var message = new ShardResult("job", 4, 9, 3, 1.5, new Tensor([1f, -0f, float.NaN, 7f], 2, 2), [new Tensor([2f], 1)]);
+        var exact = serializer.ToBinary(message);
+        // A stale buffer longer than the message, as the transfer layer reuses them: the tail is someone else's bytes.
+        var reused = Enumerable.Repeat((byte)0xAB, exact.Length + 100).ToArray();
+
+        var buffer = serializer.ToBinary(message, size => { Assert.Equal(exact.Length, size); return reused; }, out int length);
+        var back = Assert.IsType<ShardResult>(serializer.FromBinary(buffer, length, "ShardResult"));
+
+        Assert.Same(reused, buffer);
+        Assert.Equal(exact.Length, length);
+        Assert.Equal(exact, reused.AsSpan(0, length).ToArray());
+        Assert.Equal(message.GradientSum.Data, back.GradientSum.Data);
+        // The message does not keep the buffer: writing it again leaves the tensors as they were.
+        Array.Fill(reused, (byte)0);
+        Assert.Equal(7f, back.GradientSum.Data[3]);
+        Assert.Throws<ArgumentException>(() => serializer.ToBinary(message, size => new byte[size - 1], out _));
+    }
+
+    [Fact]
     public void Null_and_empty_lists_stay_distinct()
     {
         var nulls = (ResetStates)RoundTrip(new ResetStates("job", null, null, null));
