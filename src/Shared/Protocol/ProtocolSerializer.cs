@@ -90,7 +90,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     public override object FromBinary(byte[] bytes, string manifest)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        return FromBinary(bytes, bytes.Length, manifest);
+        return Read(bytes, bytes.Length, manifest, keepViews: true);
     }
 
     /// <summary>
@@ -101,17 +101,22 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     public object FromBinary(byte[] bytes, int length, string manifest)
     {
         ArgumentNullException.ThrowIfNull(bytes);
+        return Read(bytes, length, manifest, keepViews: false);
+    }
+
+    private object Read(byte[] bytes, int length, string manifest, bool keepViews)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, bytes.Length);
         if (manifest is null || !ByManifest.TryGetValue(manifest, out var codec))
             throw new SerializationException(
                 $"ProtocolSerializer ({Id}) does not know the manifest '{manifest}'; is the sender running a newer protocol?");
 
-        using var reader = new BinaryReader(new MemoryStream(bytes, 0, length, writable: false), Utf8);
+        using var reader = new BinaryReader(new MemoryStream(bytes, 0, length, writable: false, publiclyVisible: true), Utf8);
         object message;
         try
         {
-            message = codec.Read(new ProtocolReader(reader, _system));
+            message = codec.Read(new ProtocolReader(reader, _system, keepViews));
         }
         catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or ArgumentException
                                       or OverflowException or InvalidDataException)
@@ -260,7 +265,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
                 w.Long(m.TransferId); w.Int(m.Index); w.Int(m.Count); w.Int(m.TotalBytes);
                 w.String(m.TargetPath); w.String(m.SenderPath); w.String(m.Manifest); w.Bytes(m.Data);
             },
-            r => new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.Bytes())),
+            r => new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.BytesView())),
         Codec.Of<Transport.TransferAck>("TransferAck",
             (w, m) => { w.Long(m.TransferId); w.Int(m.Index); },
             r => new Transport.TransferAck(r.Long(), r.Int())),
@@ -341,11 +346,10 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             }
         }
 
-        public void Bytes(byte[] value)
+        public void Bytes(ReadOnlyMemory<byte> value)
         {
-            ArgumentNullException.ThrowIfNull(value);
             w.Write(value.Length);
-            w.Write(value);
+            w.Write(value.Span);
         }
 
         public void Strings(IReadOnlyList<string> values)
@@ -400,7 +404,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         }
     }
 
-    private readonly struct ProtocolReader(BinaryReader r, ExtendedActorSystem system)
+    private readonly struct ProtocolReader(BinaryReader r, ExtendedActorSystem system, bool keepViews)
     {
         private const int MaxRank = 64;
 
@@ -464,10 +468,21 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             return new Tensor(data, shape);
         }
 
-        public byte[] Bytes()
+        /// <summary>
+        /// A byte block: a view of the bytes being read when they belong to this message alone
+        /// (<c>keepViews</c>: Akka hands <see cref="FromBinary(byte[], string)"/> an array of its
+        /// own per message), else a copy (a reused buffer).
+        /// </summary>
+        public ReadOnlyMemory<byte> BytesView()
         {
             var count = r.ReadInt32();
             if (count < 0 || count > Remaining) throw new InvalidDataException($"byte block of {count} bytes");
+            if (keepViews && r.BaseStream is MemoryStream stream && stream.TryGetBuffer(out var buffer))
+            {
+                var view = new ReadOnlyMemory<byte>(buffer.Array, buffer.Offset + (int)stream.Position, count);
+                stream.Position += count;
+                return view;
+            }
             return r.ReadBytes(count);
         }
 

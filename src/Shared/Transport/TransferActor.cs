@@ -129,9 +129,10 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         {
             int offset = s.NextToSend * _settings.ChunkSize;
             int length = Math.Min(_settings.ChunkSize, o.Payload.Length - offset);
-            // A copy: remoting serializes the chunk later, on its own thread, and the payload's buffer is reused once released.
+            // A view, not a copy: remoting serializes the chunk later, on its own thread, so the payload's
+            // buffer is reused only after the last acknowledgement (and never after a drop; see TransferChunk).
             destination.Peer.Tell(new TransferChunk(s.Id, s.NextToSend, s.Count, o.Payload.Length, o.TargetPath, o.SenderPath, o.Manifest,
-                o.Payload.Bytes.AsSpan(offset, length).ToArray()), Self);
+                o.Payload.Bytes.AsMemory(offset, length)), Self);
             s.NextToSend++;
         }
     }
@@ -187,7 +188,7 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
             _buffers.Return(a.Buffer);
             return;
         }
-        chunk.Data.CopyTo(a.Buffer, a.Offset);
+        chunk.Data.Span.CopyTo(a.Buffer.AsSpan(a.Offset));
         a.Offset += chunk.Data.Length;
         a.Next++;
         a.LastProgress = DateTime.UtcNow;
@@ -233,7 +234,8 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
             if (destination.Current is not { } s || now - s.LastProgress < _settings.Timeout) continue;
             _log.Warning($"{address} stopped acknowledging a {s.Message.Manifest} of {s.Message.Payload.Length} bytes ({s.Acked + 1} of {s.Count} chunks) for {_settings.Timeout.TotalSeconds:0} s; dropping it and {destination.Pending.Count} queued message(s) to that node");
             destination.Current = null;
-            s.Message.Payload.Release();
+            // Chunks of it may still wait in remoting's queue: its buffer must not be reused.
+            s.Message.Payload.Abandon();
             foreach (var item in destination.Pending)
                 if (item is Outgoing o) o.Payload.Release();
             destination.Pending.Clear();

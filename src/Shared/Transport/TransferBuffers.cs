@@ -82,10 +82,23 @@ internal sealed class SerializedPayload(TransferBuffers pool, byte[] bytes, int 
 
     public int Length { get; } = length;
 
+    private bool _abandoned;
+
+    /// <summary>One destination is done with the bytes (its last chunk acknowledged, or it was sent whole).</summary>
     public void Release()
     {
         int left = Interlocked.Decrement(ref _holders);
-        if (left == 0) pool.Return(Bytes);
+        if (left == 0 && !Volatile.Read(ref _abandoned)) pool.Return(Bytes);
         else if (left < 0) throw new InvalidOperationException("a serialized payload was released more often than it was shared");
+    }
+
+    /// <summary>
+    /// One destination dropped its transfer, possibly with chunks (views of these bytes) still
+    /// queued in remoting: the buffer is left to the garbage collector instead of going back to the pool.
+    /// </summary>
+    public void Abandon()
+    {
+        Volatile.Write(ref _abandoned, true);
+        Release();
     }
 }

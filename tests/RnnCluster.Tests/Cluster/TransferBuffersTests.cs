@@ -60,4 +60,16 @@ public sealed class TransferBuffersTests
         Assert.Equal(1, pool.Retained);
         Assert.Throws<InvalidOperationException>(payload.Release);
     }
+
+    [Fact]
+    public void An_abandoned_payload_is_not_reused()
+    {
+        var pool = new TransferBuffers(smallestPooled: 10, maxRetained: 4);
+        var payload = new SerializedPayload(pool, new byte[100], 80, holders: 2);
+
+        payload.Abandon();  // one destination dropped it: chunks may still sit in remoting's queue
+        payload.Release();
+
+        Assert.Equal(0, pool.Retained);
+    }
 }
