@@ -304,6 +304,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
         if (_stateTable is not null)
             for (int i = 0; i < results.Length; i++) _stateTable.Store(_ranges![i], results[i].FinalStates);
+        // Summed: a remote result's gradient array may take a later result (local ones are left to their worker).
+        foreach (var r in results) _transfer.Recycle(r.GradientSum);
 
         _lastLoss = lossSum / rows;
         _epochLossSum += lossSum;

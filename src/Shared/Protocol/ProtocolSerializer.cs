@@ -90,7 +90,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     public override object FromBinary(byte[] bytes, string manifest)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        return Read(bytes, bytes.Length, manifest, keepViews: true);
+        return Read(bytes, bytes.Length, manifest, keepViews: true, null);
     }
 
     /// <summary>
@@ -98,13 +98,17 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     /// (a reused, longer buffer). The message keeps no reference to <paramref name="bytes"/>:
     /// tensors are copied out, so the buffer may be written again as soon as this returns.
     /// </summary>
-    public object FromBinary(byte[] bytes, int length, string manifest)
+    /// <remarks>
+    /// <paramref name="allocateTensorData"/>, when given, supplies the array of each tensor read
+    /// (given its exact length); null: fresh arrays.
+    /// </remarks>
+    public object FromBinary(byte[] bytes, int length, string manifest, Func<int, float[]>? allocateTensorData = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        return Read(bytes, length, manifest, keepViews: false);
+        return Read(bytes, length, manifest, keepViews: false, allocateTensorData);
     }
 
-    private object Read(byte[] bytes, int length, string manifest, bool keepViews)
+    private object Read(byte[] bytes, int length, string manifest, bool keepViews, Func<int, float[]>? allocateTensorData)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, bytes.Length);
@@ -116,7 +120,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         object message;
         try
         {
-            message = codec.Read(new ProtocolReader(reader, _system, keepViews));
+            message = codec.Read(new ProtocolReader(reader, _system, keepViews, allocateTensorData));
         }
         catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or ArgumentException
                                       or OverflowException or InvalidDataException)
@@ -404,7 +408,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         }
     }
 
-    private readonly struct ProtocolReader(BinaryReader r, ExtendedActorSystem system, bool keepViews)
+    private readonly struct ProtocolReader(BinaryReader r, ExtendedActorSystem system, bool keepViews, Func<int, float[]>? allocateTensorData)
     {
         private const int MaxRank = 64;
 
@@ -450,7 +454,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
                 if (count * sizeof(float) > Remaining)
                     throw new InvalidDataException($"tensor of shape {Model.Tensor.FormatShape(shape)} is longer than the message");
             }
-            var data = GC.AllocateUninitializedArray<float>((int)count);
+            var data = allocateTensorData?.Invoke((int)count) ?? GC.AllocateUninitializedArray<float>((int)count);
+            if (data.Length != count) throw new InvalidOperationException($"tensor allocator returned {data.Length} floats for {count}");
             if (BitConverter.IsLittleEndian)
             {
                 var bytes = MemoryMarshal.AsBytes(data.AsSpan());

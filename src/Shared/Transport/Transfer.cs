@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Remote;
+using RnnCluster.Model;
 using RnnCluster.Protocol;
 
 namespace RnnCluster.Transport;
@@ -43,8 +44,9 @@ public sealed class Transfer : IExtension
         Settings = TransferSettings.From(system.Settings.Config);
         // A coordinator keeps one send buffer plus one reassembly buffer per worker sending at once.
         Buffers = new TransferBuffers(smallestPooled: Settings.ChunkSize, maxRetained: 4);
+        TensorArrays = new ReceivedTensorArrays(smallestPooled: Settings.ChunkSize / sizeof(float), maxRetained: 4);
         if (system.Provider is IRemoteActorRefProvider)
-            _actor = system.SystemActorOf(TransferActor.Props(Settings, Buffers), ActorName);
+            _actor = system.SystemActorOf(TransferActor.Props(Settings, Buffers, TensorArrays), ActorName);
     }
 
     /// <summary>The system's transfer extension; on a system with remoting this starts its transfer actor.</summary>
@@ -54,6 +56,22 @@ public sealed class Transfer : IExtension
 
     /// <summary>The buffers this node serializes large messages into and reassembles them in.</summary>
     internal TransferBuffers Buffers { get; }
+
+    /// <summary>The arrays large received tensors are deserialized into, lent to their receivers.</summary>
+    internal ReceivedTensorArrays TensorArrays { get; }
+
+    /// <summary>
+    /// The receiver of a message is done with <paramref name="tensor"/>: if its array was lent by
+    /// this node's transfer layer (a large tensor that arrived from another node), the next
+    /// received tensor of the same length is written into it instead of a fresh array. The caller
+    /// must not touch the tensor afterwards. Any other tensor (one from a local sender, which
+    /// still owns it) is left alone, so receivers may recycle whatever they got.
+    /// </summary>
+    public void Recycle(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        TensorArrays.Recycle(tensor.Data);
+    }
 
     /// <summary>Path of the transfer actor of the node at <paramref name="address"/>.</summary>
     public static ActorPath ActorPath(Address address) => new RootActorPath(address) / "system" / ActorName;

@@ -59,6 +59,7 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TransferSettings _settings;
     private readonly TransferBuffers _buffers;
+    private readonly ReceivedTensorArrays _tensorArrays;
     private readonly ProtocolSerializer _serializer;
     private readonly Dictionary<Address, Destination> _destinations = [];
     private readonly Dictionary<(Address, long), Assembly> _incoming = [];
@@ -66,8 +67,9 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public TransferActor(TransferSettings settings, TransferBuffers buffers)
+    public TransferActor(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays)
     {
+        _tensorArrays = tensorArrays;
         _settings = settings;
         _buffers = buffers;
         _serializer = (ProtocolSerializer)Context.System.Serialization.FindSerializerForType(typeof(TransferChunk));
@@ -78,8 +80,8 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => CheckTimeouts());
     }
 
-    public static Props Props(TransferSettings settings, TransferBuffers buffers) =>
-        Akka.Actor.Props.Create(() => new TransferActor(settings, buffers)).WithDispatcher(Hosting.AkkaConfig.TransferDispatcher);
+    public static Props Props(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays) =>
+        Akka.Actor.Props.Create(() => new TransferActor(settings, buffers, tensorArrays)).WithDispatcher(Hosting.AkkaConfig.TransferDispatcher);
 
     protected override void PreStart() =>
         Timers.StartPeriodicTimer("timeouts", Tick.Instance, TimeSpan.FromSeconds(1));
@@ -211,8 +213,9 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         try
         {
             var system = ((ExtendedActorSystem)Context.System);
-            // Straight from the reassembly buffer, which the message does not keep (its tensors are copies).
-            var message = _serializer.FromBinary(a.Buffer, a.Length, a.Manifest);
+            // Straight from the reassembly buffer, which the message does not keep (its tensors are
+            // copies, into arrays lent to the receiver: see Transfer.Recycle).
+            var message = _serializer.FromBinary(a.Buffer, a.Length, a.Manifest, _tensorArrays.Rent);
             var target = system.Provider.ResolveActorRef(a.TargetPath);
             var sender = a.SenderPath.Length == 0 ? ActorRefs.NoSender : system.Provider.ResolveActorRef(a.SenderPath);
             target.Tell(message, sender);

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace RnnCluster.Tests.Cluster;
 
-/// <summary><see cref="TransferBuffers"/> and <see cref="SerializedPayload"/>: which buffer comes back, and when.</summary>
+/// <summary><see cref="TransferBuffers"/>, <see cref="SerializedPayload"/> and <see cref="ReceivedTensorArrays"/>: which buffer comes back, and when.</summary>
 public sealed class TransferBuffersTests
 {
     [Fact]
@@ -70,6 +70,26 @@ public sealed class TransferBuffersTests
         payload.Abandon();  // one destination dropped it: chunks may still sit in remoting's queue
         payload.Release();
 
+        Assert.Equal(0, pool.Retained);
+    }
+
+    [Fact]
+    public void Only_lent_tensor_arrays_are_taken_back_and_only_once()
+    {
+        var pool = new ReceivedTensorArrays(smallestPooled: 100, maxRetained: 4);
+        var lent = pool.Rent(1000);
+        var small = pool.Rent(50);
+        var foreign = new float[1000]; // a local sender's own array
+
+        pool.Recycle(foreign);
+        pool.Recycle(small);
+        Assert.Equal(0, pool.Retained);
+        pool.Recycle(lent);
+        pool.Recycle(lent);
+        Assert.Equal(1, pool.Retained);
+
+        Assert.Equal(999, pool.Rent(999).Length); // exact lengths only: a tensor's data matches its shape
+        Assert.Same(lent, pool.Rent(1000));
         Assert.Equal(0, pool.Retained);
     }
 }

@@ -162,6 +162,39 @@ public sealed class TransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_recycled_received_tensor_array_takes_the_next_tensor_and_a_held_one_is_untouched()
+    {
+        var received = new List<(object Message, IActorRef Sender)>();
+        var three = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _b.ActorOf(Props.Create(() => new Collector(received, 3, three)), "recycler");
+        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "recycler").ResolveOne(Wait);
+        const int n = 500_000;
+        Tensor Filled(float value) => new(Enumerable.Repeat(value, n).ToArray(), n);
+        async Task<ReplicaWeights> SendAndReceive(int index, float value)
+        {
+            Transfer.For(_a).Tell(remoteTarget, new ReplicaWeights("job", index, Filled(value)), ActorRefs.NoSender);
+            var deadline = DateTime.UtcNow + Wait;
+            while (DateTime.UtcNow < deadline)
+            {
+                lock (received)
+                    if (received.Count > index) return Assert.IsType<ReplicaWeights>(received[index].Message);
+                await Task.Delay(10);
+            }
+            throw new TimeoutException($"message {index} did not arrive");
+        }
+
+        var held = await SendAndReceive(0, 1f);
+        var recycled = await SendAndReceive(1, 2f);
+        Transfer.For(_b).Recycle(recycled.Parameters);
+        var third = await SendAndReceive(2, 3f);
+
+        Assert.Same(recycled.Parameters.Data, third.Parameters.Data);
+        Assert.All(third.Parameters.Data, x => Assert.Equal(3f, x));
+        Assert.All(held.Parameters.Data, x => Assert.Equal(1f, x));
+        Assert.NotSame(held.Parameters.Data, third.Parameters.Data);
+    }
+
+    [Fact]
     public async Task Ask_through_the_transfer_gets_a_large_reply()
     {
         var echo = _b.ActorOf(Props.Create(() => new Echo()), "echo");
