@@ -53,6 +53,8 @@ public sealed class WorkerActor : ReceiveActor
         Receive<ReplicaWeights>(w =>
         {
             if (_replicas.TryGetValue(w.JobId, out var r)) r.SetWeights(w.Parameters.Data, w.Version);
+            // Copied into the replica: a remote message's array may take the next weights.
+            _transfer.Recycle(w.Parameters);
         });
         Receive<DropReplica>(d => _replicas.Remove(d.JobId));
         Receive<ComputeShard>(Compute);

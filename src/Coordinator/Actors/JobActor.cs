@@ -167,10 +167,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         // New workers get the replica and the current weights; they take shards from the next step on.
         var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
         foreach (var w in added)
-        {
             _transfer.Tell(w, new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits), Self);
-            _transfer.Tell(w, weights, Self);
-        }
+        // After each worker's LoadReplica (order per destination holds); serialized once for all of them.
+        if (added.Count > 0) _transfer.Tell(added, weights, Self);
         if (_state == JobState.WaitingForWorkers && _workers.Count >= (_step == 0 ? _job.MinWorkers : 1))
         {
             _log.Info("job {0}: running on {1} worker(s)", _jobId, _workers.Count);
@@ -305,6 +304,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
         if (_stateTable is not null)
             for (int i = 0; i < results.Length; i++) _stateTable.Store(_ranges![i], results[i].FinalStates);
+        // Summed: a remote result's gradient array may take a later result (local ones are left to their worker).
+        foreach (var r in results) _transfer.Recycle(r.GradientSum);
 
         _lastLoss = lossSum / rows;
         _epochLossSum += lossSum;
@@ -321,7 +322,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         // A copy the optimizer will not touch while the message is on its way.
         var weights = new ReplicaWeights(_jobId, _version, _weightsOutbox.Prepare(_parameters, _workers));
-        foreach (var w in _workers) _transfer.Tell(w, weights, Self);
+        // Serialized once for all remote workers, not once per worker.
+        _transfer.Tell(_workers, weights, Self);
     }
 
     /// <summary>End of epoch: validation loss and metrics from predictions on the workers.</summary>

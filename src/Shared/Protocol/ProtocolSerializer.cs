@@ -27,8 +27,8 @@ namespace RnnCluster.Protocol;
 /// <item>message without fields: nothing; its singleton <c>Instance</c> is returned on read.</item>
 /// </list>
 /// A message is written twice: once into a counting stream to learn its exact size, then into a
-/// buffer of that size, which is returned as is; a multi-megabyte tensor is copied once per
-/// direction.
+/// buffer of that size (or a reused longer one, for the transfer layer); a multi-megabyte tensor
+/// is copied once per direction.
 /// </remarks>
 public sealed class ProtocolSerializer : SerializerWithStringManifest
 {
@@ -55,9 +55,18 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         return CodecFor(o.GetType()).Manifest;
     }
 
-    public override byte[] ToBinary(object obj)
+    public override byte[] ToBinary(object obj) => ToBinary(obj, size => GC.AllocateUninitializedArray<byte>(size), out _);
+
+    /// <summary>
+    /// Writes <paramref name="obj"/> into the first <c>length</c> bytes (the return value) of a
+    /// buffer from <paramref name="allocate"/>, which is given the exact size and may return a
+    /// longer array (a reused one: the transfer layer's buffers), so a large message need not
+    /// land in freshly allocated, not yet touched memory.
+    /// </summary>
+    public byte[] ToBinary(object obj, Func<int, byte[]> allocate, out int length)
     {
         ArgumentNullException.ThrowIfNull(obj);
+        ArgumentNullException.ThrowIfNull(allocate);
         var codec = CodecFor(obj.GetType());
 
         var counter = new CountingStream();
@@ -67,36 +76,60 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         if (counter.Length > Array.MaxLength)
             throw new SerializationException(
                 $"{codec.Manifest} needs {counter.Length} bytes, more than one array holds; send it in chunks");
-        var bytes = GC.AllocateUninitializedArray<byte>((int)counter.Length);
-        using var stream = new MemoryStream(bytes, writable: true);
+        length = (int)counter.Length;
+        var bytes = allocate(length);
+        if (bytes.Length < length) throw new ArgumentException($"allocate returned {bytes.Length} bytes for {length}", nameof(allocate));
+        using var stream = new MemoryStream(bytes, 0, length, writable: true);
         using (var writer = new BinaryWriter(stream, Utf8, leaveOpen: true))
             codec.Write(new ProtocolWriter(writer), obj);
-        if (stream.Position != bytes.Length)
-            throw new SerializationException($"{codec.Manifest}: wrote {stream.Position} of {bytes.Length} bytes (encoder is not deterministic)");
+        if (stream.Position != length)
+            throw new SerializationException($"{codec.Manifest}: wrote {stream.Position} of {length} bytes (encoder is not deterministic)");
         return bytes;
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
         ArgumentNullException.ThrowIfNull(bytes);
+        return Read(bytes, bytes.Length, manifest, keepViews: true, null);
+    }
+
+    /// <summary>
+    /// Reads a message from the first <paramref name="length"/> bytes of <paramref name="bytes"/>
+    /// (a reused, longer buffer). The message keeps no reference to <paramref name="bytes"/>:
+    /// tensors are copied out, so the buffer may be written again as soon as this returns.
+    /// </summary>
+    /// <remarks>
+    /// <paramref name="allocateTensorData"/>, when given, supplies the array of each tensor read
+    /// (given its exact length); null: fresh arrays.
+    /// </remarks>
+    public object FromBinary(byte[] bytes, int length, string manifest, Func<int, float[]>? allocateTensorData = null)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        return Read(bytes, length, manifest, keepViews: false, allocateTensorData);
+    }
+
+    private object Read(byte[] bytes, int length, string manifest, bool keepViews, Func<int, float[]>? allocateTensorData)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, bytes.Length);
         if (manifest is null || !ByManifest.TryGetValue(manifest, out var codec))
             throw new SerializationException(
                 $"ProtocolSerializer ({Id}) does not know the manifest '{manifest}'; is the sender running a newer protocol?");
 
-        using var reader = new BinaryReader(new MemoryStream(bytes, writable: false), Utf8);
+        using var reader = new BinaryReader(new MemoryStream(bytes, 0, length, writable: false, publiclyVisible: true), Utf8);
         object message;
         try
         {
-            message = codec.Read(new ProtocolReader(reader, _system));
+            message = codec.Read(new ProtocolReader(reader, _system, keepViews, allocateTensorData));
         }
         catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or ArgumentException
                                       or OverflowException or InvalidDataException)
         {
-            throw new SerializationException($"corrupt {manifest} message ({bytes.Length} bytes): {e.Message}", e);
+            throw new SerializationException($"corrupt {manifest} message ({length} bytes): {e.Message}", e);
         }
-        if (reader.BaseStream.Position != bytes.Length)
+        if (reader.BaseStream.Position != length)
             throw new SerializationException(
-                $"corrupt {manifest} message: {bytes.Length - reader.BaseStream.Position} bytes left over after the last field");
+                $"corrupt {manifest} message: {length - reader.BaseStream.Position} bytes left over after the last field");
         return message;
     }
 
@@ -236,7 +269,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
                 w.Long(m.TransferId); w.Int(m.Index); w.Int(m.Count); w.Int(m.TotalBytes);
                 w.String(m.TargetPath); w.String(m.SenderPath); w.String(m.Manifest); w.Bytes(m.Data);
             },
-            r => new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.Bytes())),
+            r => new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.BytesView())),
         Codec.Of<Transport.TransferAck>("TransferAck",
             (w, m) => { w.Long(m.TransferId); w.Int(m.Index); },
             r => new Transport.TransferAck(r.Long(), r.Int())),
@@ -317,11 +350,10 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             }
         }
 
-        public void Bytes(byte[] value)
+        public void Bytes(ReadOnlyMemory<byte> value)
         {
-            ArgumentNullException.ThrowIfNull(value);
             w.Write(value.Length);
-            w.Write(value);
+            w.Write(value.Span);
         }
 
         public void Strings(IReadOnlyList<string> values)
@@ -376,7 +408,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         }
     }
 
-    private readonly struct ProtocolReader(BinaryReader r, ExtendedActorSystem system)
+    private readonly struct ProtocolReader(BinaryReader r, ExtendedActorSystem system, bool keepViews, Func<int, float[]>? allocateTensorData)
     {
         private const int MaxRank = 64;
 
@@ -422,7 +454,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
                 if (count * sizeof(float) > Remaining)
                     throw new InvalidDataException($"tensor of shape {Model.Tensor.FormatShape(shape)} is longer than the message");
             }
-            var data = GC.AllocateUninitializedArray<float>((int)count);
+            var data = allocateTensorData?.Invoke((int)count) ?? GC.AllocateUninitializedArray<float>((int)count);
+            if (data.Length != count) throw new InvalidOperationException($"tensor allocator returned {data.Length} floats for {count}");
             if (BitConverter.IsLittleEndian)
             {
                 var bytes = MemoryMarshal.AsBytes(data.AsSpan());
@@ -440,10 +473,21 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             return new Tensor(data, shape);
         }
 
-        public byte[] Bytes()
+        /// <summary>
+        /// A byte block: a view of the bytes being read when they belong to this message alone
+        /// (<c>keepViews</c>: Akka hands <see cref="FromBinary(byte[], string)"/> an array of its
+        /// own per message), else a copy (a reused buffer).
+        /// </summary>
+        public ReadOnlyMemory<byte> BytesView()
         {
             var count = r.ReadInt32();
             if (count < 0 || count > Remaining) throw new InvalidDataException($"byte block of {count} bytes");
+            if (keepViews && r.BaseStream is MemoryStream stream && stream.TryGetBuffer(out var buffer))
+            {
+                var view = new ReadOnlyMemory<byte>(buffer.Array, buffer.Offset + (int)stream.Position, count);
+                stream.Position += count;
+                return view;
+            }
             return r.ReadBytes(count);
         }
 

@@ -16,7 +16,9 @@ public sealed record LoadReplica(string JobId, string ModelJson, string Loss, bo
 /// The job's weights at a version; every later shard of the job names the version it needs.
 /// Between actors in one process the tensor is not copied: it is the job's send buffer, which the
 /// job writes again for a later version once every worker it went to has answered a later shard.
-/// A worker copies the weights into its replica while handling this message and keeps no reference.
+/// A worker copies the weights into its replica while handling this message and keeps no reference;
+/// it then recycles the tensor (Transfer.Recycle), so weights from another node land in the array
+/// the previous ones came in.
 /// </summary>
 public sealed record ReplicaWeights(string JobId, long Version, Tensor Parameters) : IProtocolMessage;
 
@@ -39,7 +41,8 @@ public sealed record ComputeShard(string JobId, long Step, long ShardId, int Row
 /// Loss sum, gradient sums and final states of a shard's rows.
 /// Between actors in one process the tensors are not copied: they are the worker's buffers, which
 /// it writes again when it computes its next shard of the job, so the job reads (or copies) them
-/// before it sends that worker another shard.
+/// before it sends that worker another shard. Once it has summed the gradients the job recycles
+/// them (Transfer.Recycle): an array that came from another node takes a later result.
 /// </summary>
 public sealed record ShardResult(string JobId, long Step, long ShardId, int Rows, double LossSum,
     Tensor GradientSum, IReadOnlyList<Tensor> FinalStates) : IProtocolMessage;

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Remote;
+using RnnCluster.Model;
 using RnnCluster.Protocol;
 
 namespace RnnCluster.Transport;
@@ -41,8 +42,11 @@ public sealed class Transfer : IExtension
     {
         _system = system;
         Settings = TransferSettings.From(system.Settings.Config);
+        // A coordinator keeps one send buffer plus one reassembly buffer per worker sending at once.
+        Buffers = new TransferBuffers(smallestPooled: Settings.ChunkSize, maxRetained: 4);
+        TensorArrays = new ReceivedTensorArrays(smallestPooled: Settings.ChunkSize / sizeof(float), maxRetained: 4);
         if (system.Provider is IRemoteActorRefProvider)
-            _actor = system.SystemActorOf(TransferActor.Props(Settings), ActorName);
+            _actor = system.SystemActorOf(TransferActor.Props(Settings, Buffers, TensorArrays), ActorName);
     }
 
     /// <summary>The system's transfer extension; on a system with remoting this starts its transfer actor.</summary>
@@ -50,23 +54,55 @@ public sealed class Transfer : IExtension
 
     public TransferSettings Settings { get; }
 
+    /// <summary>The buffers this node serializes large messages into and reassembles them in.</summary>
+    internal TransferBuffers Buffers { get; }
+
+    /// <summary>The arrays large received tensors are deserialized into, lent to their receivers.</summary>
+    internal ReceivedTensorArrays TensorArrays { get; }
+
+    /// <summary>
+    /// The receiver of a message is done with <paramref name="tensor"/>: if its array was lent by
+    /// this node's transfer layer (a large tensor that arrived from another node), the next
+    /// received tensor of the same length is written into it instead of a fresh array. The caller
+    /// must not touch the tensor afterwards. Any other tensor (one from a local sender, which
+    /// still owns it) is left alone, so receivers may recycle whatever they got.
+    /// </summary>
+    public void Recycle(Tensor tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        TensorArrays.Recycle(tensor.Data);
+    }
+
     /// <summary>Path of the transfer actor of the node at <paramref name="address"/>.</summary>
     public static ActorPath ActorPath(Address address) => new RootActorPath(address) / "system" / ActorName;
 
     /// <summary>Sends <paramref name="message"/> to <paramref name="target"/> as from <paramref name="sender"/>, chunked when large and remote.</summary>
     public void Tell(IActorRef target, object message, IActorRef? sender)
     {
-        var from = sender;
         ArgumentNullException.ThrowIfNull(target);
-        ArgumentNullException.ThrowIfNull(message);
-        if (_actor is null || IsLocal(target) || message is not IProtocolMessage)
-        {
-            target.Tell(message, from);
-            return;
-        }
-        _actor.Tell(Prepare(target, message, from), ActorRefs.NoSender);
+        Tell([target], message, sender);
     }
 
+    /// <summary>
+    /// Sends one <paramref name="message"/> to every one of <paramref name="targets"/>, as
+    /// <see cref="Tell(IActorRef, object, IActorRef?)"/> to each in turn would (same order rules),
+    /// but serialized once for all remote targets: a broadcast of weights costs one serialization,
+    /// not one per worker.
+    /// </summary>
+    public void Tell(IReadOnlyCollection<IActorRef> targets, object message, IActorRef? sender)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentNullException.ThrowIfNull(message);
+        var remote = new List<IActorRef>(targets.Count);
+        foreach (var target in targets)
+        {
+            ArgumentNullException.ThrowIfNull(target);
+            if (_actor is null || IsLocal(target) || message is not IProtocolMessage) target.Tell(message, sender);
+            else remote.Add(target);
+        }
+        if (remote.Count == 0) return;
+        foreach (var outgoing in Prepare(remote, message, sender)) _actor!.Tell(outgoing, ActorRefs.NoSender);
+    }
     /// <summary>
     /// Asks <paramref name="target"/> with a message made for the temporary reply actor (as
     /// <c>Ask(Func&lt;IActorRef, object&gt;)</c> does), the message travelling as <see cref="Tell"/> sends it.
@@ -79,27 +115,42 @@ public sealed class Transfer : IExtension
         return _actor.Ask<T>(replyTo =>
         {
             var message = messageFactory(replyTo);
-            return message is IProtocolMessage ? Prepare(target, message, replyTo) : new PlainSend(target, message, replyTo);
+            return message is IProtocolMessage ? Prepare([target], message, replyTo)[0] : new PlainSend(target, message, replyTo);
         }, timeout, cancel);
     }
 
     private static bool IsLocal(IActorRef target) =>
         target is IInternalActorRef { IsLocal: true } || target.Path.Address.HasLocalScope;
 
-    /// <summary>Serializes in the caller's thread: a snapshot of the message, and the cost stays with the sender.</summary>
-    private Outgoing Prepare(IActorRef target, object message, IActorRef? sender)
+    /// <summary>
+    /// Serializes in the caller's thread (a snapshot of the message, and the cost stays with the
+    /// sender), once for all <paramref name="targets"/>: one <see cref="Outgoing"/> per target,
+    /// all sharing one payload.
+    /// </summary>
+    private Outgoing[] Prepare(IReadOnlyList<IActorRef> targets, object message, IActorRef? sender)
     {
         var serializer = (ProtocolSerializer)_system.Serialization.FindSerializerFor(message);
         // Actor refs inside the message (temporary ask actors too) must be written with this node's address.
-        var (bytes, senderPath) = Akka.Serialization.Serialization.WithTransport(_system, () =>
-            (serializer.ToBinary(message), Akka.Serialization.Serialization.SerializedActorPath(sender)));
-        var targetPath = Akka.Serialization.Serialization.SerializedActorPath(target);
-        return new Outgoing(target, message, sender, bytes, serializer.Manifest(message), targetPath, senderPath ?? "");
+        var (bytes, length, senderPath) = Akka.Serialization.Serialization.WithTransport(_system, () =>
+        {
+            var written = serializer.ToBinary(message, Buffers.Rent, out int count);
+            return (written, count, Akka.Serialization.Serialization.SerializedActorPath(sender));
+        });
+        var payload = new SerializedPayload(Buffers, bytes, length, targets.Count);
+        var manifest = serializer.Manifest(message);
+        var outgoing = new Outgoing[targets.Count];
+        for (int i = 0; i < outgoing.Length; i++)
+            outgoing[i] = new Outgoing(targets[i], message, sender, payload, manifest,
+                Akka.Serialization.Serialization.SerializedActorPath(targets[i]), senderPath ?? "");
+        return outgoing;
     }
 }
 
-/// <summary>A message for another node, already serialized (local to the sending node).</summary>
-internal sealed record Outgoing(IActorRef Target, object Message, IActorRef? Sender, byte[] Bytes, string Manifest,
+/// <summary>
+/// A message for another node, already serialized (local to the sending node). The transfer actor
+/// releases <paramref name="Payload"/> exactly once, when this message is sent or dropped.
+/// </summary>
+internal sealed record Outgoing(IActorRef Target, object Message, IActorRef? Sender, SerializedPayload Payload, string Manifest,
     string TargetPath, string SenderPath) : INoSerializationVerificationNeeded;
 
 /// <summary>A non-protocol message sent in order through the transfer actor (local to the sending node).</summary>

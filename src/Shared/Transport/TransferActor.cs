@@ -10,8 +10,11 @@ namespace RnnCluster.Transport;
 /// small message: plain remote Tell) or cut into chunks, at most a window of them unacknowledged;
 /// the next message starts when the destination has acknowledged (delivered) the last chunk.
 /// Receiving: chunks of one transfer arrive in order on the one connection between two nodes; they
-/// are copied into a buffer of the announced size, acknowledged one by one, and the last one
-/// deserializes and delivers the message to its target as from its original sender.
+/// are copied into a reassembly buffer of at least the announced size (rented from the node's
+/// <see cref="TransferBuffers"/>), acknowledged one by one, and the last one deserializes and
+/// delivers the message to its target as from its original sender. The buffer goes back to the
+/// pool as soon as the message is deserialized (the message copies its tensors out) or the
+/// transfer is dropped.
 /// </summary>
 internal sealed class TransferActor : ReceiveActor, IWithTimers
 {
@@ -39,9 +42,10 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         public Sending? Current { get; set; }
     }
 
-    private sealed class Assembly(byte[] buffer, int count, string targetPath, string senderPath, string manifest)
+    private sealed class Assembly(byte[] buffer, int length, int count, string targetPath, string senderPath, string manifest)
     {
         public byte[] Buffer { get; } = buffer;
+        public int Length { get; } = length;
         public int Count { get; } = count;
         public string TargetPath { get; } = targetPath;
         public string SenderPath { get; } = senderPath;
@@ -54,15 +58,21 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly TransferSettings _settings;
+    private readonly TransferBuffers _buffers;
+    private readonly ReceivedTensorArrays _tensorArrays;
+    private readonly ProtocolSerializer _serializer;
     private readonly Dictionary<Address, Destination> _destinations = [];
     private readonly Dictionary<(Address, long), Assembly> _incoming = [];
     private long _nextId;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public TransferActor(TransferSettings settings)
+    public TransferActor(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays)
     {
+        _tensorArrays = tensorArrays;
         _settings = settings;
+        _buffers = buffers;
+        _serializer = (ProtocolSerializer)Context.System.Serialization.FindSerializerForType(typeof(TransferChunk));
         Receive<Outgoing>(o => Enqueue(o.Target.Path.Address, o));
         Receive<PlainSend>(p => Enqueue(p.Target.Path.Address, p));
         Receive<TransferAck>(OnAck);
@@ -70,8 +80,8 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         Receive<Tick>(_ => CheckTimeouts());
     }
 
-    public static Props Props(TransferSettings settings) =>
-        Akka.Actor.Props.Create(() => new TransferActor(settings)).WithDispatcher(Hosting.AkkaConfig.TransferDispatcher);
+    public static Props Props(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays) =>
+        Akka.Actor.Props.Create(() => new TransferActor(settings, buffers, tensorArrays)).WithDispatcher(Hosting.AkkaConfig.TransferDispatcher);
 
     protected override void PreStart() =>
         Timers.StartPeriodicTimer("timeouts", Tick.Instance, TimeSpan.FromSeconds(1));
@@ -99,12 +109,13 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
                 case PlainSend p:
                     p.Target.Tell(p.Message, p.Sender);
                     break;
-                case Outgoing o when o.Bytes.Length <= _settings.ChunkSize:
+                case Outgoing o when o.Payload.Length <= _settings.ChunkSize:
                     o.Target.Tell(o.Message, o.Sender);
-                    Publish(new TransferEvent(true, o.Manifest, o.Bytes.Length, 0, o.Target.Path.Address, DateTime.UtcNow, DateTime.UtcNow));
+                    o.Payload.Release();
+                    Publish(new TransferEvent(true, o.Manifest, o.Payload.Length, 0, o.Target.Path.Address, DateTime.UtcNow, DateTime.UtcNow));
                     break;
                 case Outgoing o:
-                    int count = (int)((o.Bytes.LongLength + _settings.ChunkSize - 1) / _settings.ChunkSize);
+                    int count = (int)(((long)o.Payload.Length + _settings.ChunkSize - 1) / _settings.ChunkSize);
                     destination.Current = new Sending(o, ++_nextId, count);
                     SendWindow(destination);
                     break;
@@ -119,9 +130,11 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         while (s.NextToSend < s.Count && s.NextToSend - s.Acked <= _settings.Window)
         {
             int offset = s.NextToSend * _settings.ChunkSize;
-            int length = Math.Min(_settings.ChunkSize, o.Bytes.Length - offset);
-            destination.Peer.Tell(new TransferChunk(s.Id, s.NextToSend, s.Count, o.Bytes.Length, o.TargetPath, o.SenderPath, o.Manifest,
-                o.Bytes.AsSpan(offset, length).ToArray()), Self);
+            int length = Math.Min(_settings.ChunkSize, o.Payload.Length - offset);
+            // A view, not a copy: remoting serializes the chunk later, on its own thread, so the payload's
+            // buffer is reused only after the last acknowledgement (and never after a drop; see TransferChunk).
+            destination.Peer.Tell(new TransferChunk(s.Id, s.NextToSend, s.Count, o.Payload.Length, o.TargetPath, o.SenderPath, o.Manifest,
+                o.Payload.Bytes.AsMemory(offset, length)), Self);
             s.NextToSend++;
         }
     }
@@ -139,7 +152,8 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         if (s.Acked == s.Count - 1)
         {
             destination.Current = null;
-            Publish(new TransferEvent(true, s.Message.Manifest, s.Message.Bytes.Length, s.Count, s.Message.Target.Path.Address, s.Started, DateTime.UtcNow));
+            s.Message.Payload.Release();
+            Publish(new TransferEvent(true, s.Message.Manifest, s.Message.Payload.Length, s.Count, s.Message.Target.Path.Address, s.Started, DateTime.UtcNow));
             StartNext(destination);
         }
         else
@@ -160,20 +174,23 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
                 _log.Error("dropping transfer {0} from {1}: {2} chunks, {3} bytes", chunk.TransferId, Sender.Path.Address, chunk.Count, chunk.TotalBytes);
                 return;
             }
-            _incoming[key] = new Assembly(GC.AllocateUninitializedArray<byte>(chunk.TotalBytes), chunk.Count, chunk.TargetPath, chunk.SenderPath, chunk.Manifest);
+            // A sender that restarted its transfer ids must not leave the old buffer behind.
+            if (_incoming.Remove(key, out var replaced)) _buffers.Return(replaced.Buffer);
+            _incoming[key] = new Assembly(_buffers.Rent(chunk.TotalBytes), chunk.TotalBytes, chunk.Count, chunk.TargetPath, chunk.SenderPath, chunk.Manifest);
         }
         if (!_incoming.TryGetValue(key, out var a))
         {
             _log.Warning("chunk {0} of an unknown transfer {1} from {2} ignored", chunk.Index, chunk.TransferId, Sender.Path.Address);
             return;
         }
-        if (chunk.Index != a.Next || chunk.Count != a.Count || a.Offset + chunk.Data.Length > a.Buffer.Length)
+        if (chunk.Index != a.Next || chunk.Count != a.Count || a.Offset + chunk.Data.Length > a.Length)
         {
             _log.Error("transfer {0} of {1} from {2} is broken at chunk {3} (expected {4}); dropped", chunk.TransferId, a.Manifest, Sender.Path.Address, chunk.Index, a.Next);
             _incoming.Remove(key);
+            _buffers.Return(a.Buffer);
             return;
         }
-        chunk.Data.CopyTo(a.Buffer, a.Offset);
+        chunk.Data.Span.CopyTo(a.Buffer.AsSpan(a.Offset));
         a.Offset += chunk.Data.Length;
         a.Next++;
         a.LastProgress = DateTime.UtcNow;
@@ -181,29 +198,32 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         {
             _incoming.Remove(key);
             Deliver(a, Sender.Path.Address);
+            _buffers.Return(a.Buffer);
         }
         Sender.Tell(new TransferAck(chunk.TransferId, chunk.Index));
     }
 
     private void Deliver(Assembly a, Address from)
     {
-        if (a.Offset != a.Buffer.Length)
+        if (a.Offset != a.Length)
         {
-            _log.Error("transfer of {0} from {1} ended after {2} of {3} bytes; dropped", a.Manifest, from, a.Offset, a.Buffer.Length);
+            _log.Error("transfer of {0} from {1} ended after {2} of {3} bytes; dropped", a.Manifest, from, a.Offset, a.Length);
             return;
         }
         try
         {
             var system = ((ExtendedActorSystem)Context.System);
-            var message = system.Serialization.Deserialize(a.Buffer, ProtocolSerializer.Id, a.Manifest);
+            // Straight from the reassembly buffer, which the message does not keep (its tensors are
+            // copies, into arrays lent to the receiver: see Transfer.Recycle).
+            var message = _serializer.FromBinary(a.Buffer, a.Length, a.Manifest, _tensorArrays.Rent);
             var target = system.Provider.ResolveActorRef(a.TargetPath);
             var sender = a.SenderPath.Length == 0 ? ActorRefs.NoSender : system.Provider.ResolveActorRef(a.SenderPath);
             target.Tell(message, sender);
-            Publish(new TransferEvent(false, a.Manifest, a.Buffer.Length, a.Count, from, a.Started, DateTime.UtcNow));
+            Publish(new TransferEvent(false, a.Manifest, a.Length, a.Count, from, a.Started, DateTime.UtcNow));
         }
         catch (Exception e)
         {
-            _log.Error(e, "cannot deliver a {0} of {1} bytes from {2}", a.Manifest, a.Buffer.Length, from);
+            _log.Error(e, "cannot deliver a {0} of {1} bytes from {2}", a.Manifest, a.Length, from);
         }
     }
 
@@ -215,14 +235,19 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         foreach (var (address, destination) in _destinations)
         {
             if (destination.Current is not { } s || now - s.LastProgress < _settings.Timeout) continue;
-            _log.Warning($"{address} stopped acknowledging a {s.Message.Manifest} of {s.Message.Bytes.Length} bytes ({s.Acked + 1} of {s.Count} chunks) for {_settings.Timeout.TotalSeconds:0} s; dropping it and {destination.Pending.Count} queued message(s) to that node");
+            _log.Warning($"{address} stopped acknowledging a {s.Message.Manifest} of {s.Message.Payload.Length} bytes ({s.Acked + 1} of {s.Count} chunks) for {_settings.Timeout.TotalSeconds:0} s; dropping it and {destination.Pending.Count} queued message(s) to that node");
             destination.Current = null;
+            // Chunks of it may still wait in remoting's queue: its buffer must not be reused.
+            s.Message.Payload.Abandon();
+            foreach (var item in destination.Pending)
+                if (item is Outgoing o) o.Payload.Release();
             destination.Pending.Clear();
         }
         foreach (var (key, a) in _incoming.Where(kv => now - kv.Value.LastProgress > _settings.Timeout).ToList())
         {
             _log.Warning("a {0} from {1} stalled after {2} of {3} chunks; dropped", a.Manifest, key.Item1, a.Next, a.Count);
             _incoming.Remove(key);
+            _buffers.Return(a.Buffer);
         }
         // Forget idle destinations, so a departed node's entry does not live forever.
         foreach (var address in _destinations.Where(kv => kv.Value.Current is null && kv.Value.Pending.Count == 0).Select(kv => kv.Key).ToList())

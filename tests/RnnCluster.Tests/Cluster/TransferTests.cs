@@ -78,6 +78,123 @@ public sealed class TransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_to_several_destinations_is_serialized_once_and_arrives_intact_at_each()
+    {
+        var options = new NodeOptions { Host = "127.0.0.1", Port = 0 };
+        var c = AkkaCluster.Create("transfer-c", AkkaCluster.Client(options, "ERROR"));
+        try
+        {
+            Transfer.For(c);
+            var received = new List<(object Message, IActorRef Sender)>();
+            var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var collector = Props.Create(() => new Collector(received, 4, all));
+            _b.ActorOf(collector, "first");
+            _b.ActorOf(collector, "second");
+            c.ActorOf(collector, "third");
+            var local = _a.ActorOf(collector, "local");
+            var targets = new[]
+            {
+                await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "first").ResolveOne(Wait),
+                await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "second").ResolveOne(Wait),
+                await _a.ActorSelection(new RootActorPath(Address(c)) / "user" / "third").ResolveOne(Wait),
+                local,
+            };
+            var events = new List<TransferEvent>();
+            TransferRecorder.Start(_a, events);
+            var weights = Ramp(2_000_000); // 8 MB
+            var expected = (float[])weights.Data.Clone();
+            var message = new ReplicaWeights("job", 5, weights);
+
+            Transfer.For(_a).Tell(targets, message, ActorRefs.NoSender);
+            // Serialized when told: a later write to the sender's buffer does not reach the remote copies.
+            Array.Fill(weights.Data, 0f);
+
+            Assert.Same(all.Task, await Task.WhenAny(all.Task, Task.Delay(Wait)));
+            lock (received)
+            {
+                var remote = received.Select(r => r.Message).Where(m => !ReferenceEquals(m, message)).Cast<ReplicaWeights>().ToList();
+                Assert.Equal(3, remote.Count);
+                Assert.All(remote, r => Assert.Equal(expected, r.Parameters.Data));
+                Assert.Equal(3, remote.Select(r => r.Parameters.Data).Distinct().Count());
+                Assert.Contains(received, r => ReferenceEquals(r.Message, message));
+            }
+            await Task.Delay(200);
+            lock (events) Assert.Equal(3, events.Count(e => e.Outgoing && e.Chunks > 0));
+        }
+        finally
+        {
+            await c.Terminate();
+        }
+    }
+
+    [Fact]
+    public async Task Reused_buffers_do_not_change_messages_a_receiver_still_holds()
+    {
+        var received = new List<(object Message, IActorRef Sender)>();
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _b.ActorOf(Props.Create(() => new Collector(received, 4, all)), "holder");
+        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "holder").ResolveOne(Wait);
+        // Decreasing sizes, so each later message fits in (and reuses) the buffers of the earlier ones on both nodes.
+        var sent = new[] { 1_500_000, 1_200_000, 1_200_000, 600_000 }
+            .Select((n, i) => new Tensor(Enumerable.Range(0, n).Select(k => k * 0.25f + i * 1000f).ToArray(), n))
+            .ToList();
+        var expected = sent.Select(t => (float[])t.Data.Clone()).ToList();
+
+        for (int i = 0; i < sent.Count; i++)
+            Transfer.For(_a).Tell(remoteTarget, new ReplicaWeights("job", i, sent[i]), ActorRefs.NoSender);
+
+        Assert.Same(all.Task, await Task.WhenAny(all.Task, Task.Delay(Wait)));
+        lock (received)
+        {
+            for (int i = 0; i < sent.Count; i++)
+            {
+                var r = Assert.IsType<ReplicaWeights>(received[i].Message);
+                Assert.Equal(i, r.Version);
+                Assert.Equal(expected[i], r.Parameters.Data);
+            }
+        }
+        // Both sides kept a buffer for the next large message (returned just after delivery and the last acknowledgement: poll).
+        var deadline = DateTime.UtcNow + Wait;
+        while ((Transfer.For(_a).Buffers.Retained < 1 || Transfer.For(_b).Buffers.Retained < 1) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.True(Transfer.For(_a).Buffers.Retained >= 1);
+        Assert.True(Transfer.For(_b).Buffers.Retained >= 1);
+    }
+
+    [Fact]
+    public async Task A_recycled_received_tensor_array_takes_the_next_tensor_and_a_held_one_is_untouched()
+    {
+        var received = new List<(object Message, IActorRef Sender)>();
+        var three = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _b.ActorOf(Props.Create(() => new Collector(received, 3, three)), "recycler");
+        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "recycler").ResolveOne(Wait);
+        const int n = 500_000;
+        Tensor Filled(float value) => new(Enumerable.Repeat(value, n).ToArray(), n);
+        async Task<ReplicaWeights> SendAndReceive(int index, float value)
+        {
+            Transfer.For(_a).Tell(remoteTarget, new ReplicaWeights("job", index, Filled(value)), ActorRefs.NoSender);
+            var deadline = DateTime.UtcNow + Wait;
+            while (DateTime.UtcNow < deadline)
+            {
+                lock (received)
+                    if (received.Count > index) return Assert.IsType<ReplicaWeights>(received[index].Message);
+                await Task.Delay(10);
+            }
+            throw new TimeoutException($"message {index} did not arrive");
+        }
+
+        var held = await SendAndReceive(0, 1f);
+        var recycled = await SendAndReceive(1, 2f);
+        Transfer.For(_b).Recycle(recycled.Parameters);
+        var third = await SendAndReceive(2, 3f);
+
+        Assert.Same(recycled.Parameters.Data, third.Parameters.Data);
+        Assert.All(third.Parameters.Data, x => Assert.Equal(3f, x));
+        Assert.All(held.Parameters.Data, x => Assert.Equal(1f, x));
+        Assert.NotSame(held.Parameters.Data, third.Parameters.Data);
+    }
+
+    [Fact]
     public async Task Ask_through_the_transfer_gets_a_large_reply()
     {
         var echo = _b.ActorOf(Props.Create(() => new Echo()), "echo");

@@ -123,6 +123,42 @@ public sealed class SerializerTests : TestKit
     }
 
     [Fact]
+    public void A_message_written_into_a_longer_reused_buffer_reads_back_from_its_length()
+    {
+        var serializer = Assert.IsType<ProtocolSerializer>(Sys.Serialization.FindSerializerForType(typeof(ShardResult)));
+        var message = new ShardResult("job", 4, 9, 3, 1.5, new Tensor([1f, -0f, float.NaN, 7f], 2, 2), [new Tensor([2f], 1)]);
+        var exact = serializer.ToBinary(message);
+        // A stale buffer longer than the message, as the transfer layer reuses them: the tail is someone else's bytes.
+        var reused = Enumerable.Repeat((byte)0xAB, exact.Length + 100).ToArray();
+
+        var buffer = serializer.ToBinary(message, size => { Assert.Equal(exact.Length, size); return reused; }, out int length);
+        var back = Assert.IsType<ShardResult>(serializer.FromBinary(buffer, length, "ShardResult"));
+
+        Assert.Same(reused, buffer);
+        Assert.Equal(exact.Length, length);
+        Assert.Equal(exact, reused.AsSpan(0, length).ToArray());
+        Assert.Equal(message.GradientSum.Data, back.GradientSum.Data);
+        // The message does not keep the buffer: writing it again leaves the tensors as they were.
+        Array.Fill(reused, (byte)0);
+        Assert.Equal(7f, back.GradientSum.Data[3]);
+        Assert.Throws<ArgumentException>(() => serializer.ToBinary(message, size => new byte[size - 1], out _));
+    }
+
+    [Fact]
+    public void A_chunk_read_from_its_own_array_is_a_view_and_from_a_reused_buffer_a_copy()
+    {
+        var serializer = Assert.IsType<ProtocolSerializer>(Sys.Serialization.FindSerializerForType(typeof(TransferChunk)));
+        var bytes = serializer.ToBinary(new TransferChunk(1, 0, 1, 3, "t", "", "m", new byte[] { 1, 2, 3 }));
+
+        var view = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, "TransferChunk"));
+        var copy = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, bytes.Length, "TransferChunk"));
+        bytes[^1] = 9; // the last data byte
+
+        Assert.Equal(new byte[] { 1, 2, 9 }, view.Data.ToArray());
+        Assert.Equal(new byte[] { 1, 2, 3 }, copy.Data.ToArray());
+    }
+
+    [Fact]
     public void Null_and_empty_lists_stay_distinct()
     {
         var nulls = (ResetStates)RoundTrip(new ResetStates("job", null, null, null));
@@ -392,8 +428,10 @@ public sealed class SerializerTests : TestKit
 
             // Transport/TransferProtocol.cs
             new TransferChunk(long.MaxValue, 0, 3, 200_000, "akka.tcp://rnncluster@127.0.0.1:4053/user/w#17", "", "ShardResult",
-                [.. Enumerable.Range(0, 300).Select(i => (byte)i)]),
-            new TransferChunk(-1, int.MaxValue, int.MaxValue, 0, Unicode, Unicode, "", []),
+                Enumerable.Range(0, 300).Select(i => (byte)i).ToArray()),
+            // A view into the middle of a larger buffer, as the sender cuts chunks from a payload.
+            new TransferChunk(7, 1, 3, 900, "t", "s", "ShardResult", Enumerable.Range(0, 900).Select(i => (byte)(i * 7)).ToArray().AsMemory(300, 300)),
+            new TransferChunk(-1, int.MaxValue, int.MaxValue, 0, Unicode, Unicode, "", ReadOnlyMemory<byte>.Empty),
             new TransferAck(42, 0),
             new TransferAck(long.MinValue, int.MaxValue),
         ];
@@ -473,6 +511,9 @@ public sealed class SerializerTests : TestKit
             case float number:
                 Assert.True(BitConverter.SingleToInt32Bits(number) == BitConverter.SingleToInt32Bits(Assert.IsType<float>(actual)),
                     $"{path}: {number} became {actual}");
+                return;
+            case ReadOnlyMemory<byte> bytes:
+                Assert.True(bytes.Span.SequenceEqual(Assert.IsType<ReadOnlyMemory<byte>>(actual).Span), $"{path}: bytes differ");
                 return;
             case IActorRef actorRef:
                 Assert.Equal(actorRef, Assert.IsAssignableFrom<IActorRef>(actual));
