@@ -68,5 +68,4 @@ public sealed class MembershipTests(ITestOutputHelper output)
         Assert.Contains("stopped", end.Reason);
         output.WriteLine($"second worker used from step {firstWithTwo} on; {steps.Count} steps in all");
     }
-
 }
