@@ -103,6 +103,7 @@ public sealed class Transfer : IExtension
         if (remote.Count == 0) return;
         foreach (var outgoing in Prepare(remote, message, sender)) _actor!.Tell(outgoing, ActorRefs.NoSender);
     }
+
     /// <summary>
     /// Asks <paramref name="target"/> with a message made for the temporary reply actor (as
     /// <c>Ask(Func&lt;IActorRef, object&gt;)</c> does), the message travelling as <see cref="Tell"/> sends it.
