@@ -7,7 +7,9 @@ namespace RnnCluster.Transport;
 /// 4 KiB page costs about 12 us (a 50 MB message: ~150 ms per buffer).
 /// <para>
 /// Ownership: a rented buffer belongs to whoever rented it until it is returned; nothing else may
-/// hold it then (chunks are copies, deserialized messages copy their tensors out). A buffer never
+/// hold it then (a sent message's chunks are views of it, so it is returned only after the last
+/// acknowledgement and never after a dropped transfer, see <see cref="SerializedPayload"/>;
+/// deserialized messages copy their tensors out). A buffer never
 /// returned (a transfer dropped on a path that forgets it) is simply collected: the pool only
 /// saves allocations, it is not needed for correctness. Buffers up to
 /// <see cref="SmallestPooled"/> bytes are not kept (gen0 allocations are cheap); at most

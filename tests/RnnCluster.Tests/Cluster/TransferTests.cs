@@ -40,7 +40,7 @@ public sealed class TransferTests : IAsyncLifetime
         var received = new List<(object Message, IActorRef Sender)>();
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var target = _b.ActorOf(Props.Create(() => new Collector(received, 4, all)), "target");
-        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "target").ResolveOne(Wait);
+        var remoteTarget = await RefFromA(_b, "target");
         var sender = _a.ActorOf(Props.Create(() => new Collector(new List<(object, IActorRef)>(), int.MaxValue, new TaskCompletionSource())), "sender");
         var events = new List<TransferEvent>();
         TransferRecorder.Start(_a, events);
@@ -94,9 +94,9 @@ public sealed class TransferTests : IAsyncLifetime
             var local = _a.ActorOf(collector, "local");
             var targets = new[]
             {
-                await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "first").ResolveOne(Wait),
-                await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "second").ResolveOne(Wait),
-                await _a.ActorSelection(new RootActorPath(Address(c)) / "user" / "third").ResolveOne(Wait),
+                await RefFromA(_b, "first"),
+                await RefFromA(_b, "second"),
+                await RefFromA(c, "third"),
                 local,
             };
             var events = new List<TransferEvent>();
@@ -133,7 +133,7 @@ public sealed class TransferTests : IAsyncLifetime
         var received = new List<(object Message, IActorRef Sender)>();
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _b.ActorOf(Props.Create(() => new Collector(received, 4, all)), "holder");
-        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "holder").ResolveOne(Wait);
+        var remoteTarget = await RefFromA(_b, "holder");
         // Decreasing sizes, so each later message fits in (and reuses) the buffers of the earlier ones on both nodes.
         var sent = new[] { 1_500_000, 1_200_000, 1_200_000, 600_000 }
             .Select((n, i) => new Tensor(Enumerable.Range(0, n).Select(k => k * 0.25f + i * 1000f).ToArray(), n))
@@ -167,7 +167,7 @@ public sealed class TransferTests : IAsyncLifetime
         var received = new List<(object Message, IActorRef Sender)>();
         var three = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _b.ActorOf(Props.Create(() => new Collector(received, 3, three)), "recycler");
-        var remoteTarget = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "recycler").ResolveOne(Wait);
+        var remoteTarget = await RefFromA(_b, "recycler");
         const int n = 500_000;
         Tensor Filled(float value) => new(Enumerable.Repeat(value, n).ToArray(), n);
         async Task<ReplicaWeights> SendAndReceive(int index, float value)
@@ -198,7 +198,7 @@ public sealed class TransferTests : IAsyncLifetime
     public async Task Ask_through_the_transfer_gets_a_large_reply()
     {
         var echo = _b.ActorOf(Props.Create(() => new Echo()), "echo");
-        var remoteEcho = await _a.ActorSelection(new RootActorPath(Address(_b)) / "user" / "echo").ResolveOne(Wait);
+        var remoteEcho = await RefFromA(_b, "echo");
         var x = new Tensor(Ramp(1_000_000).Data, 1000, 10, 100);
 
         var reply = await Transfer.For(_a).Ask<PredictResult>(remoteEcho,
@@ -235,6 +235,10 @@ public sealed class TransferTests : IAsyncLifetime
     }
 
     private static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;
+
+    /// <summary>A remote reference, as seen from system a, to the top-level actor <paramref name="name"/> of <paramref name="node"/>.</summary>
+    private Task<IActorRef> RefFromA(ActorSystem node, string name) =>
+        _a.ActorSelection(new RootActorPath(Address(node)) / "user" / name).ResolveOne(Wait);
 
     private static Tensor Ramp(int n)
     {
