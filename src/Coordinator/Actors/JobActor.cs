@@ -88,7 +88,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _optimizer = job.Optimizer.Create();
         _parameters = Initializers.InitialParameters(_network, job.Seed);
         int rows = data.X.Shape[0];
-        _trainRows = rows - (int)(rows * job.ValidationSplit);
+        _trainRows = ValidationSplit.Of(rows, job.ValidationSplit).TrainRows;
         _plan = new BatchPlan(_trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
         _order = _plan.Order(0);
         if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);

@@ -197,8 +197,7 @@ public static class DataLoader
             throw new JobException(e.Message);
         }
         CheckFits(d, job.ModelFor(d.Features), loss, job.States.Policy);
-        int validation = (int)(d.Rows * job.ValidationSplit);
-        int train = d.Rows - validation;
+        var (train, validation) = ValidationSplit.Of(d.Rows, job.ValidationSplit);
         if (train < 1)
             throw new JobException($"validation_split {job.ValidationSplit} leaves no training rows of {d.Rows}");
         if (job.IsStateful && train % job.BatchSize != 0)
@@ -358,7 +357,7 @@ internal static class CsvLoader
         var std = new Dictionary<string, double>();
         if (spec.EffectiveScale == "standard")
         {
-            int train = TrainRows(count, options.ValidationSplit);
+            int train = TrainRows(count, options.ValidationSplit, path);
             var used = new bool[rows];
             for (int r = 0; r < train; r++)
             {
@@ -459,7 +458,7 @@ internal static class CsvLoader
         Standardization? scaling = null;
         if (spec.EffectiveScale == "standard")
         {
-            int train = TrainRows(n, options.ValidationSplit);
+            int train = TrainRows(n, options.ValidationSplit, path);
             var mean = new double[features];
             var std = new double[features];
             for (int f = 0; f < features; f++)
@@ -485,7 +484,13 @@ internal static class CsvLoader
 
     // ---------- reading ----------
 
-    private static int TrainRows(int rows, double validationSplit) => Math.Max(1, rows - (int)(rows * validationSplit));
+    /// <summary>The rows the scaling statistics come from: the training rows of the split.</summary>
+    private static int TrainRows(int rows, double validationSplit, string path)
+    {
+        int train = ValidationSplit.Of(rows, validationSplit).TrainRows;
+        if (train < 1) throw new JobException($"{path}: validation_split {validationSplit} leaves no training rows of {rows} to take the scaling statistics from");
+        return train;
+    }
 
     private static (double Mean, double Std) MeanStd(double[] values, bool[] used)
     {

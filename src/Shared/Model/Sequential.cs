@@ -193,9 +193,9 @@ public sealed class Sequential
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
         CheckRowStates(initialStates, rows);
-        if (validationSplit is < 0 or >= 1) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
-        int validationRows = (int)(rows * validationSplit);
-        int trainRows = rows - validationRows;
+        if (validationSplit is not (>= 0 and < 1)) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
+        var (trainRows, validationRows) = ValidationSplit.Of(rows, validationSplit);
+        if (trainRows < 1) throw new ModelException($"validation split {validationSplit} leaves no training rows of {rows}");
         var plan = new BatchPlan(trainRows, batchSize, shuffle ?? !IsStateful, IsStateful, Seed);
         var (trainX, trainY) = (Rows.Slice(x, 0, trainRows), Rows.Slice(y, 0, trainRows));
         var (valX, valY) = validationRows > 0 ? (Rows.Slice(x, trainRows, validationRows), Rows.Slice(y, trainRows, validationRows)) : (null, null);
