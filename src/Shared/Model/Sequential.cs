@@ -261,24 +261,10 @@ public sealed class Sequential
     internal IReadOnlyList<Tensor?> LayerStates(int layerIndex) => [.. SlotsOf(layerIndex).Select(k => _states[k])];
 
     /// <summary>Weights by Keras name and shape, in layer order.</summary>
-    public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() =>
-        [.. Network.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, new Tensor(_parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+    public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() => NamedWeights.FromFlat(Network, _parameters);
 
     /// <summary>Sets weights by name; every weight must be given, with its exact shape.</summary>
-    public void SetWeights(IEnumerable<KeyValuePair<string, Tensor>> weights)
-    {
-        var given = weights.ToDictionary(p => p.Key, p => p.Value);
-        var next = (float[])_parameters.Clone();
-        foreach (var w in Network.Weights)
-        {
-            if (!given.Remove(w.Name, out var t)) throw new ModelException($"weight '{w.Name}' is missing");
-            if (!t.ShapeEquals(w.Shape))
-                throw new ModelException($"weight '{w.Name}' has shape {Tensor.FormatShape(t.Shape)}; expected {Tensor.FormatShape(w.Shape)}");
-            t.Data.CopyTo(next, w.Offset);
-        }
-        if (given.Count > 0) throw new ModelException($"unknown weight '{given.Keys.First()}' (this model has {string.Join(", ", Network.Weights.Select(w => w.Name))})");
-        _parameters = next;
-    }
+    public void SetWeights(IEnumerable<KeyValuePair<string, Tensor>> weights) => _parameters = NamedWeights.ToFlat(Network, weights);
 
     /// <summary>Replaces the whole parameter vector (as the coordinator sends it).</summary>
     public void SetParameters(ReadOnlySpan<float> parameters)
