@@ -298,7 +298,7 @@ public sealed class Sequential
     private (ILoss, IOptimizer) RequireCompiled() =>
         (_loss ?? throw new ModelException("the model is not compiled: call Compile(loss, optimizer) first"), _optimizer!);
 
-    /// <summary>Explicit initial states win; otherwise stateful layers use their carried states, others zeros.</summary>
+    /// <summary>The states a batch starts from (<see cref="InitialStatePolicy"/>); a stateful model keeps its first batch size.</summary>
     private IReadOnlyList<Tensor?>? StatesFor(int batch, IReadOnlyList<Tensor?>? explicitStates)
     {
         if (IsStateful)
@@ -307,10 +307,7 @@ public sealed class Sequential
             if (_statefulBatch != batch)
                 throw new ModelException($"stateful model has a fixed batch size of {_statefulBatch}; got a batch of {batch}");
         }
-        if (explicitStates is not null) return explicitStates;
-        if (!IsStateful) return null;
-        // Only stateful layers carry states; the others start every batch from zeros.
-        return [.. _states.Select((t, k) => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful ? t : null)];
+        return InitialStatePolicy.Choose(explicitStates, _states, k => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful);
     }
 
     private void CarryStates(int batch)
