@@ -14,6 +14,7 @@ using RnnCluster.Numerics;
 // rnncluster-bench local --cell rnn --batch 256 --steps-time 50 --features 64 --hidden 512 [--workers 1,2]
 //                        [--steps 12] [--warmup 3] [--rounds 2] [--optimizer adam|sgd] [--json]
 //     local-mode scaling: samples/s of LocalMode with N workers and of the bare engine on the same steps
+// rnncluster-bench first-step [--hidden 768] [--rounds 3]      a 7.1 M-parameter job's initial weights (QR managed vs MKL) and first step
 // rnncluster-bench kernels                                     BenchmarkDotNet over the engine's kernels
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -127,6 +128,9 @@ switch (args.FirstOrDefault())
         Console.WriteLine($"loss {loss:R}, {gradient.Length} gradient values written to {Opt("out", "grad.bin")}");
         break;
     }
+    case "first-step":
+        FirstStepBench.Run(MathBackend.Start(new MathOptions(MathKind.Mkl, threads)), IntOpt("features", 1), IntOpt("hidden", 768), IntOpt("batch", 64), IntOpt("steps-time", 10), IntOpt("seed", 7), IntOpt("rounds", 3), Console.Out);
+        break;
     case "kernels":
         BenchmarkDotNet.Running.BenchmarkRunner.Run<KernelBenchmarks>(args: args.Skip(1).ToArray());
         break;
