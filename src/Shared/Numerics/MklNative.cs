@@ -39,6 +39,20 @@ internal static unsafe class MklNative
     public static extern void Dgemm(int layout, int transA, int transB, int m, int n, int k,
         double alpha, double* a, int lda, double* b, int ldb, double beta, double* c, int ldc);
 
+    // Packed GEMM (MKL extension): identifiers for the packed operand and the packed marker.
+    public const int PackBMatrix = 162;
+    public const int Packed = 151;
+
+    [DllImport(Library, EntryPoint = "cblas_sgemm_pack_get_size")]
+    public static extern nuint SgemmPackGetSize(int identifier, int m, int n, int k);
+
+    [DllImport(Library, EntryPoint = "cblas_sgemm_pack")]
+    public static extern void SgemmPack(int layout, int identifier, int trans, int m, int n, int k, float alpha, float* source, int ld, float* destination);
+
+    [DllImport(Library, EntryPoint = "cblas_sgemm_compute")]
+    public static extern void SgemmCompute(int layout, int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
+        float beta, float* c, int ldc);
+
     [DllImport(Library, EntryPoint = "cblas_strsm")]
     public static extern void Strsm(int layout, int side, int uplo, int transA, int diag, int m, int n,
         float alpha, float* a, int lda, float* b, int ldb);
@@ -101,6 +115,9 @@ internal static unsafe class MklNative
 
     [DllImport(Library, EntryPoint = "MKL_Set_Num_Threads")]
     public static extern void SetNumThreads(int n);
+
+    [DllImport(Library, EntryPoint = "MKL_Set_Num_Threads_Local")]
+    public static extern int SetNumThreadsLocal(int n);
 
     [DllImport(Library, EntryPoint = "MKL_Get_Max_Threads")]
     public static extern int GetMaxThreads();
