@@ -26,6 +26,7 @@ public static class BenchProgram
         root.Add(SgemmCommand.Create());
         root.Add(LocalCommand.Create());
         root.Add(GradCommand.Create());
+        root.Add(FirstStepCommand.Create());
         root.Add(KernelsCommand.Create());
         return root;
     }
