@@ -25,7 +25,8 @@
 #   --json FILE         also writes the rows as JSON
 #
 # Every process this script starts is stopped at the end, on Ctrl-C and on failure. Logs of each
-# run are kept in a temporary folder that the script names at the end. Set
+# run are kept in a temporary folder that the script names at the end; the table also counts the
+# cluster nodes' log lines that mention unreachability (UnreachableMember). Set
 # CLUSTER_BENCH_BIN to a folder holding rnncluster.dll and rnncluster-worker.dll to skip the build.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ DDP=1
 JSON_OUT=""
 JOBS=()
 
-usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --layout) [ $# -ge 2 ] || { echo "cluster-vs-local: --layout needs PxK" >&2; exit 2; }; LAYOUT=$2; shift ;;
@@ -131,11 +132,11 @@ print(f"{len(rates) / sum(1 / r for r in rates):.1f}" if rates and all(r > 0 for
 EOF
 }
 
-record() { # job system round value log
+record() { # job system round value log [unreachable-lines]
   [ -n "$4" ] || { echo "cluster-vs-local: $2 on $(basename "$1") printed no epoch line after the first; see $5" >&2; tail -n 15 "$5" >&2; exit 1; }
   echo "cluster-vs-local: $(basename "$1" .json) $2 round $3: $4 samples/s after the first epoch" >&2
-  "$PY" -c 'import json,sys; print(json.dumps({"job": sys.argv[1], "system": sys.argv[2], "round": int(sys.argv[3]), "samples_per_s": float(sys.argv[4])}))' \
-    "$(basename "$1" .json)" "$2" "$3" "$4" >>"$RESULTS"
+  "$PY" -c 'import json,sys; print(json.dumps({"job": sys.argv[1], "system": sys.argv[2], "round": int(sys.argv[3]), "samples_per_s": float(sys.argv[4]), "unreachable_log_lines": int(sys.argv[5])}))' \
+    "$(basename "$1" .json)" "$2" "$3" "$4" "${6:-0}" >>"$RESULTS"
 }
 
 run_local() { # job round
@@ -171,11 +172,11 @@ run_cluster() { # job round
   done
   dotnet "$BIN/rnncluster.dll" submit "$1" --contact "$contact" --min-workers "$EXPECT" ${EPOCHS:+--epochs "$EPOCHS"} >"$log" 2>&1 \
     || { echo "cluster-vs-local: submit failed; see $log" >&2; tail -n 15 "$log" >&2; exit 1; }
-  if grep -q 'UnreachableMember\|unreachable' "$LOGS/$name"-coordinator-"$2".log; then
-    echo "cluster-vs-local: note: the coordinator's log mentions unreachability ($LOGS/$name-coordinator-$2.log)" >&2
-  fi
   stop_pids
-  record "$1" cluster "$2" "$(after_first "$log")" "$log"
+  local unreachable
+  unreachable=$(cat "$LOGS/$name"-coordinator-"$2".log "$LOGS/$name"-worker*-"$2".log | grep -ci 'unreachable' || true)
+  [ "$unreachable" -eq 0 ] || echo "cluster-vs-local: note: $unreachable line(s) of the node logs mention unreachability ($LOGS/$name-*-$2.log)" >&2
+  record "$1" cluster "$2" "$(after_first "$log")" "$log" "$unreachable"
 }
 
 run_ddp() { # job round
@@ -209,13 +210,14 @@ print()
 print(f"samples/s after the first epoch, median of {rounds} round(s); cluster: coordinator + {p} worker process(es) x {k} actor(s) on 127.0.0.1; "
       f"local: train --workers {int(p) * int(k)}; DDP: gloo, {int(p) * int(k)} processes x 1 thread")
 print()
-print("| job | local mode | cluster (loopback) | PyTorch DDP | cluster / local | cluster / DDP |")
-print("| --- | --- | --- | --- | --- | --- |")
+print("| job | local mode | cluster (loopback) | PyTorch DDP | cluster / local | cluster / DDP | unreachable (log lines) |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for j in jobs:
     l, c, d = med(j, "local"), med(j, "cluster"), med(j, "ddp")
     f = lambda x: f"{x:.0f}" if x else "-"
     r = lambda a, b: f"{a / b:.2f}" if a and b else "-"
-    print(f"| {j} | {f(l)} | {f(c)} | {f(d)} | {r(c, l)} | {r(c, d)} |")
+    u = sum(i.get("unreachable_log_lines", 0) for i in items if i["job"] == j and i["system"] == "cluster")
+    print(f"| {j} | {f(l)} | {f(c)} | {f(d)} | {r(c, l)} | {r(c, d)} | {u} |")
     rows.append({"job": j, "layout": layout, "local": l, "cluster": c, "ddp": d,
                  "cluster_over_local": round(c / l, 3) if c and l else None,
                  "cluster_over_ddp": round(c / d, 3) if c and d else None,

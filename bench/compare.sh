@@ -14,7 +14,7 @@
 # measured at the start and at the end of the same run (median of the four measurements), ours
 # and libtorch's (torch.mm 512x512 in the TorchSharp peer).
 #
-#   --quick   SimpleRNN, LSTM, GRU at (B, T, D, H) = (64, 100, 32, 128), one thread (< 3 minutes).
+#   --quick   SimpleRNN, LSTM, GRU at (B, T, D, H) = (64, 100, 32, 128), one thread (< 3 minutes on an idle machine).
 #   (full)    the three cells at (64,100,32,128), (64,100,32,256), (256,50,64,512) one thread and
 #             (64,100,32,256) two threads; our MKL math against our managed math at a small shape;
 #             bytes allocated per step and peak working set; local-mode scaling (bench/local-scaling.sh).
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --json) [ $# -ge 2 ] || { echo "compare.sh: --json needs a file name" >&2; exit 2; }; JSON_OUT=$2; shift ;;
     --rounds) [ $# -ge 2 ] || { echo "compare.sh: --rounds needs a number" >&2; exit 2; }; ROUNDS=$2; shift ;;
     --no-torchsharp) TORCHSHARP=0 ;;
-    -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown argument '$1' (expected --quick, --json FILE, --rounds N, --no-torchsharp)" >&2; exit 2 ;;
   esac
   shift
