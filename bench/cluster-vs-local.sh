@@ -26,7 +26,7 @@
 #
 # Every process this script starts is stopped at the end, on Ctrl-C and on failure. Logs of each
 # run are kept in a temporary folder that the script names at the end; the table also counts the
-# cluster nodes' log lines that mention unreachability (UnreachableMember). Set
+# cluster nodes' log lines that report an unreachable member (UnreachableMember). Set
 # CLUSTER_BENCH_BIN to a folder holding rnncluster.dll and rnncluster-worker.dll to skip the build.
 set -euo pipefail
 
@@ -75,19 +75,36 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MKL_THREADING_LAYER=GNU
 started=$(date +%s)
 
 # --- processes: everything started here is stopped on exit, Ctrl-C or failure ----------------
+# Each program starts in a process group of its own (setsid; without job control a background
+# child is no group leader, so setsid does not fork and $! is the group's id), so stopping it
+# also stops what it started (pytorch_ddp.py's worker processes).
 pids=()
+start() { # log command...: starts the command in the background, its output to log
+  local log=$1; shift
+  setsid "$@" >"$log" 2>&1 &
+  pids+=($!)
+}
 stop_pids() {
   [ ${#pids[@]} -gt 0 ] || return 0
-  kill -TERM "${pids[@]}" 2>/dev/null || true
+  local p
+  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true; done
   for _ in $(seq 1 50); do
     local alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    for p in "${pids[@]}"; do kill -0 -- "-$p" 2>/dev/null && alive=1; done
     [ $alive -eq 0 ] && break
     sleep 0.2
   done
-  kill -KILL "${pids[@]}" 2>/dev/null || true
+  for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
   wait "${pids[@]}" 2>/dev/null || true
   pids=()
+}
+run() { # log command...: runs the command to its end (interruptible: the traps run at once)
+  local log=$1; shift
+  start "$log" "$@"
+  local p=${pids[-1]} rc=0
+  wait "$p" || rc=$?
+  unset 'pids[-1]'
+  return $rc
 }
 on_exit() {
   local code=$?
@@ -142,7 +159,7 @@ record() { # job system round value log [unreachable-lines]
 run_local() { # job round
   local log="$LOGS/$(basename "$1" .json)-local-$2.log"
   echo "cluster-vs-local: $(basename "$1" .json): local mode, train --workers $TOTAL (round $2)..." >&2
-  dotnet "$BIN/rnncluster.dll" train "$1" --workers "$TOTAL" ${EPOCHS:+--epochs "$EPOCHS"} >"$log" 2>&1 \
+  run "$log" dotnet "$BIN/rnncluster.dll" train "$1" --workers "$TOTAL" ${EPOCHS:+--epochs "$EPOCHS"} \
     || { echo "cluster-vs-local: train failed; see $log" >&2; tail -n 15 "$log" >&2; exit 1; }
   record "$1" local "$2" "$(after_first "$log")" "$log"
 }
@@ -154,13 +171,11 @@ run_cluster() { # job round
   contact="akka.tcp://rnncluster@127.0.0.1:$port"
   log="$LOGS/$name-cluster-$2.log"
   echo "cluster-vs-local: $name: cluster on 127.0.0.1:$port, $PROCS worker process(es) x $PER actor(s) (round $2)..." >&2
-  dotnet "$BIN/rnncluster.dll" coordinator --host 127.0.0.1 --port "$port" >"$LOGS/$name-coordinator-$2.log" 2>&1 &
-  pids+=($!)
+  start "$LOGS/$name-coordinator-$2.log" dotnet "$BIN/rnncluster.dll" coordinator --host 127.0.0.1 --port "$port"
   local worker_args=()
   [ "$PER" -gt 1 ] && worker_args=(--workers "$PER")
   for i in $(seq 1 "$PROCS"); do
-    dotnet "$BIN/rnncluster-worker.dll" --host 127.0.0.1 --port 0 --seed "$contact" "${worker_args[@]}" >"$LOGS/$name-worker$i-$2.log" 2>&1 &
-    pids+=($!)
+    start "$LOGS/$name-worker$i-$2.log" dotnet "$BIN/rnncluster-worker.dll" --host 127.0.0.1 --port 0 --seed "$contact" "${worker_args[@]}"
   done
   local deadline=$((SECONDS + 120))
   until status=$(dotnet "$BIN/rnncluster.dll" status --contact "$contact" --timeout 5 2>/dev/null) && grep -qx "workers $EXPECT" <<<"$status"; do
@@ -170,19 +185,21 @@ run_cluster() { # job round
     [ $SECONDS -lt $deadline ] || { echo "cluster-vs-local: 'rnncluster status' did not report 'workers $EXPECT' within 120 s (last: $(tr '\n' ' ' <<<"${status:-}")); --expect-workers sets the count; logs in $LOGS" >&2; exit 1; }
     sleep 1
   done
-  dotnet "$BIN/rnncluster.dll" submit "$1" --contact "$contact" --min-workers "$EXPECT" ${EPOCHS:+--epochs "$EPOCHS"} >"$log" 2>&1 \
+  run "$log" dotnet "$BIN/rnncluster.dll" submit "$1" --contact "$contact" --min-workers "$EXPECT" ${EPOCHS:+--epochs "$EPOCHS"} \
     || { echo "cluster-vs-local: submit failed; see $log" >&2; tail -n 15 "$log" >&2; exit 1; }
-  stop_pids
+  # Before stopping the nodes (their leaving is not what counts): Akka's "Marking node(s) as
+  # UNREACHABLE" and the coordinator's "node ... is unreachable" (a member, not a departed client).
   local unreachable
-  unreachable=$(cat "$LOGS/$name"-coordinator-"$2".log "$LOGS/$name"-worker*-"$2".log | grep -ci 'unreachable' || true)
-  [ "$unreachable" -eq 0 ] || echo "cluster-vs-local: note: $unreachable line(s) of the node logs mention unreachability ($LOGS/$name-*-$2.log)" >&2
+  unreachable=$(cat "$LOGS/$name"-coordinator-"$2".log "$LOGS/$name"-worker*-"$2".log | grep -c 'UNREACHABLE\|UnreachableMember\|is unreachable;' || true)
+  stop_pids
+  [ "$unreachable" -eq 0 ] || echo "cluster-vs-local: note: $unreachable line(s) of the node logs report an unreachable member ($LOGS/$name-*-$2.log)" >&2
   record "$1" cluster "$2" "$(after_first "$log")" "$log" "$unreachable"
 }
 
 run_ddp() { # job round
   local log="$LOGS/$(basename "$1" .json)-ddp-$2.log"
   echo "cluster-vs-local: $(basename "$1" .json): PyTorch DDP, $TOTAL processes (round $2)..." >&2
-  "$PY" "$HERE/peers/pytorch_ddp.py" "$1" --procs "$TOTAL" ${EPOCHS:+--epochs "$EPOCHS"} >"$log" 2>&1 \
+  run "$log" "$PY" "$HERE/peers/pytorch_ddp.py" "$1" --procs "$TOTAL" ${EPOCHS:+--epochs "$EPOCHS"} \
     || { echo "cluster-vs-local: pytorch_ddp.py failed; see $log" >&2; tail -n 15 "$log" >&2; exit 1; }
   record "$1" ddp "$2" "$(after_first "$log")" "$log"
 }
