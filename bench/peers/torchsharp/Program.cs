@@ -4,8 +4,9 @@
 // Model: nn.RNN(tanh) / LSTM / GRU (batchFirst, 1 layer) over x[B,T,D] with explicit random
 // initial states (h0, and c0 for LSTM), then nn.Linear(H, 1) on the last timestep's output, MSE
 // against y[B,1], Adam (lr 1e-3). float32. x, y, h0 (c0) are drawn once and reused every step.
-// One timed step = zero_grad, forward, loss, backward, optimizer.step, inside a dispose scope (so
-// the step's temporaries are freed when it ends, as Python's reference counting frees them).
+// One timed step = zero_grad (grads set to none, as PyTorch's default), forward, loss, backward,
+// optimizer.step, inside a dispose scope (so the step's temporaries are freed when it ends, as
+// Python's reference counting frees them).
 // Prints the median ms/step (Stopwatch around each step, after the warm-up steps).
 //
 //   bench/peers/torchsharp/run.sh --cell lstm --batch 64 --steps-time 100 --features 32 \
@@ -110,7 +111,7 @@ internal static partial class Program
         void Step()
         {
             using var scope = torch.NewDisposeScope();
-            opt.zero_grad();
+            foreach (var p in parameters) p.grad = null; // zero_grad(set_to_none=True); TorchSharp's zero_grad() fills zeros
             Tensor output = rnn switch
             {
                 TorchSharp.Modules.LSTM lstm => lstm.forward(x, (h0, c0)).Item1,
