@@ -49,7 +49,7 @@ def read_job(path):
     text = re.sub(r",(\s*[}\]])", r"\1", text)
     job = json.loads(text)
     layers = job["model"]["layers"]
-    lstm = [l for l in layers[:-1]]
+    lstm = layers[:-1]
     if not lstm or any(l["kind"] != "lstm" for l in lstm) or layers[-1]["kind"] != "dense" or layers[-1]["units"] != 1:
         raise SystemExit(f"pytorch_ddp: {path}: expected LSTM layers then one dense of 1 unit")
     units = {l["units"] for l in lstm}
