@@ -273,6 +273,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         Codec.Of<Transport.TransferAck>("TransferAck",
             (w, m) => { w.Long(m.TransferId); w.Int(m.Index); },
             r => new Transport.TransferAck(r.Long(), r.Int())),
+        Codec.Of<Transport.DataPlaneQuery>("DataPlaneQuery", (_, _) => { }, _ => Transport.DataPlaneQuery.Instance),
+        Codec.Of<Transport.DataPlaneAddress>("DataPlaneAddress", (w, m) => w.Int(m.Port), r => new Transport.DataPlaneAddress(r.Int())),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);

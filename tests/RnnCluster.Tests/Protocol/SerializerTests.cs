@@ -434,6 +434,9 @@ public sealed class SerializerTests : TestKit
             new TransferChunk(-1, int.MaxValue, int.MaxValue, 0, Unicode, Unicode, "", ReadOnlyMemory<byte>.Empty),
             new TransferAck(42, 0),
             new TransferAck(long.MinValue, int.MaxValue),
+            DataPlaneQuery.Instance,
+            new DataPlaneAddress(0),
+            new DataPlaneAddress(65535),
         ];
 
         return all.GroupBy(m => m.GetType()).ToDictionary(g => g.Key, g => g.ToArray());
