@@ -211,6 +211,10 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             else if (stepHit && _ranges is not null)
             {
                 _log.Warning("job {0}: a node left during step {1}; recomputing it on {2} node(s)", _jobId, _step, _workers.Count);
+                // The lost node may have died before passing this version's weights on to its
+                // children: every node gets them straight from the job (a node that has them keeps them).
+                var current = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
+                _transfer.Tell([.. _workers.Select(w => w.Node)], current, Self);
                 Dispatch();
             }
             else if (_evaluation.Length > 0) StartEvaluation();

@@ -9,26 +9,27 @@ namespace RnnCluster.Transport;
 /// <summary>
 /// Sends protocol messages of any size between nodes without one oversized remoting frame.
 /// Actors use <see cref="Tell"/> (and <see cref="Ask{T}"/>) instead of <c>IActorRef.Tell</c> for
-/// every message to a peer that may receive large ones (weights, gradients, shards, job data):
+/// every message to a peer that may receive large ones (weights, gradients, blocks, job data):
 /// <list type="bullet">
 /// <item>the target is in this process, or this system has no remoting: a plain Tell, nothing serialized;</item>
-/// <item>otherwise the message is serialized here (ProtocolSerializer) and handed to this node's
+/// <item>otherwise the message is serialized here (ProtocolSerializer, once for all targets) and,
+/// with the default carrier (<see cref="TransferCarrier.Socket"/>), written to the destination
+/// node over this node's <see cref="DataPlane"/>: one TCP connection per destination node, apart
+/// from Akka's, so no cluster heartbeat waits behind a tensor;</item>
+/// <item>with <see cref="TransferCarrier.Akka"/> (the earlier transport) it goes to this node's
 /// transfer actor (<see cref="ActorPath"/>), which keeps one queue per destination node: a small
 /// message with nothing queued ahead goes as a plain remote Tell; a large one is cut into
 /// <see cref="TransferChunk"/>s of <see cref="TransferSettings.ChunkSize"/> bytes sent to the
 /// destination's transfer actor with at most <see cref="TransferSettings.Window"/> chunks
-/// unacknowledged, so cluster heartbeats on the same connection never wait behind more than a
-/// window of data. The receiver reassembles the bytes, deserializes, and delivers the message to
+/// unacknowledged. The receiver reassembles the bytes, deserializes, and delivers the message to
 /// the target with the original sender.</item>
 /// </list>
 /// Order: messages sent through <see cref="Tell"/> from one node to one destination node arrive
-/// in the order they were sent, large and small alike (a small message queued behind a transfer
-/// waits until the transfer is delivered). A message sent with a plain Tell after one sent
-/// through <see cref="Tell"/> may overtake it; a plain Tell before one sent through
-/// <see cref="Tell"/> cannot be overtaken.
-/// Delivery is at most once, as Akka's: when the destination stops acknowledging for
-/// <see cref="TransferSettings.Timeout"/>, the transfer and everything queued to that node is
-/// dropped with a warning.
+/// in the order they were sent, large and small alike. A message sent with a plain Tell may
+/// overtake one sent through <see cref="Tell"/> and the other way round.
+/// Delivery is at most once, as Akka's: a destination that fails or stops taking data for
+/// <see cref="TransferSettings.Timeout"/> loses the message in flight and everything queued to it,
+/// with a warning (and, on the data plane, a <see cref="TransferFailed"/> event).
 /// </summary>
 public sealed class Transfer : IExtension
 {

@@ -71,36 +71,41 @@ public sealed class NodeTests() : TestKit(ConfigurationFactory.ParseString("rnnc
     private LoadReplica Load(string jobId, JobSpec job, Dataset data) =>
         new(jobId, job.ModelFor(2).ToJson(), job.Loss, job.FromLogits, DatasetHash.Of(data));
 
-    /// <summary>The sums <see cref="ShardMath"/> gives for <paramref name="rows"/> alone.</summary>
-    private static (float[] Gradient, double Loss) Direct(JobSpec job, Dataset data, float[] weights, int[] rows)
+    /// <summary>The sums and final states <see cref="ShardMath"/> gives for <paramref name="rows"/> alone.</summary>
+    private static (float[] Gradient, double Loss, Tensor[] Finals) Direct(JobSpec job, Dataset data, float[] weights, int[] rows)
     {
         var network = new Network(job.ModelFor(2), new ManagedKernels());
         var computer = new GradientComputer(network, job.CreateLoss());
         var sums = ShardMath.Compute(computer, weights, Gather(data.X, rows), Gather(data.Y, rows), [],
             new ShardOutputs(network.ParameterCount, network.StateSlots), "direct");
-        return ((float[])sums.GradientSum.Clone(), sums.LossSum);
+        return ((float[])sums.GradientSum.Clone(), sums.LossSum, [.. sums.FinalStates.Select(t => t.Clone())]);
     }
 
     [Fact]
     public void A_node_asks_for_the_data_once_and_adds_its_workers_sums_in_shard_order()
     {
         var (job, data, network, weights) = Setup();
-        var node = Sys.ActorOf(NodeActor.Props(new ManagedKernels(), 2, null), "node-sum");
+        var node = Sys.ActorOf(NodeActor.Props(new ManagedKernels(), 3, null), "node-sum");
         node.Tell(Load("j1", job, data), TestActor);
         var need = ExpectMsg<NeedJobData>(Wait);
         Assert.Equal(DatasetHash.Of(data), need.DataHash);
         node.Tell(new JobData("j1", need.DataHash, data.X, data.Y, data.InitialStates), TestActor);
         node.Tell(new ReplicaWeights("j1", 0, new Tensor((float[])weights.Clone(), weights.Length)), TestActor);
-        int[] rows = [7, 2, 9, 0, 11];
-        node.Tell(new ComputeBlock("j1", 0, 40, 0, 0, rows, [], [3, 2], TestActor, []), TestActor);
+        int[] rows = [7, 2, 9, 0, 11, 5];
+        node.Tell(new ComputeBlock("j1", 0, 40, 0, 0, rows, [], [3, 2, 1], TestActor, []), TestActor);
 
         var result = ExpectMsg<ShardResult>(Wait);
-        Assert.Equal((40L, 5), (result.ShardId, result.Rows));
-        var (g1, l1) = Direct(job, data, weights, rows[..3]);
-        var (g2, l2) = Direct(job, data, weights, rows[3..]);
-        for (int i = 0; i < g1.Length; i++) g1[i] += g2[i];
-        AssertBitIdentical(g1, result.GradientSum.Data, "the node's gradient sum");
-        Assert.Equal(l1 + l2, result.LossSum);
+        Assert.Equal((40L, 6), (result.ShardId, result.Rows));
+        // Three parts, so the order of the additions shows in the bits: ((s0 + s1) + s2).
+        var parts = new[] { rows[..3], rows[3..5], rows[5..] }.Select(r => Direct(job, data, weights, r)).ToArray();
+        var expected = (float[])parts[0].Gradient.Clone();
+        foreach (var p in parts.Skip(1))
+            for (int i = 0; i < expected.Length; i++) expected[i] += p.Gradient[i];
+        AssertBitIdentical(expected, result.GradientSum.Data, "the node's gradient sum");
+        Assert.Equal(parts[0].Loss + parts[1].Loss + parts[2].Loss, result.LossSum);
+        // Final states: the block's rows in order.
+        var finals = Assert.Single(result.FinalStates);
+        AssertBitIdentical([.. parts.SelectMany(p => p.Finals[0].Data)], finals.Data, "final states in row order");
 
         // A second job over the same data: the node holds it already.
         node.Tell(Load("j2", job, data), TestActor);
@@ -127,7 +132,7 @@ public sealed class NodeTests() : TestKit(ConfigurationFactory.ParseString("rnnc
 
         var result = ExpectMsg<ShardResult>(Wait);
         Assert.Equal((76L, 6), (result.ShardId, result.Rows));
-        var (own, loss) = Direct(job, data, weights, [3, 4]);
+        var (own, loss, _) = Direct(job, data, weights, [3, 4]);
         for (int i = 0; i < own.Length; i++) own[i] += child[i];
         AssertBitIdentical(own, result.GradientSum.Data, "own sum, then the child's");
         Assert.Equal(loss + 0.5, result.LossSum);
