@@ -23,7 +23,8 @@ public sealed class CoordinatorActor : ReceiveActor
     public const string Name = "coordinator";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<IActorRef> _workers = [];
+    // Registered nodes in registration order (the order jobs lay out their blocks in), with their compute actors.
+    private readonly List<WorkerNodeRef> _workers = [];
     private readonly Dictionary<string, IActorRef> _jobs = [];
     private readonly HashSet<Address> _unreachable = [];
     private readonly Address? _selfAddress;
@@ -39,24 +40,29 @@ public sealed class CoordinatorActor : ReceiveActor
         Receive<ClusterEvent.MemberRemoved>(m => _unreachable.Remove(m.Member.Address));
         Receive<RegisterWorker>(r =>
         {
-            if (!_workers.Contains(Sender))
+            if (r.Workers < 1)
             {
-                _workers.Add(Sender);
+                _log.Warning("node {0} registered with {1} workers; ignored", Sender.Path, r.Workers);
+                return;
+            }
+            if (!_workers.Any(w => w.Node.Equals(Sender)))
+            {
+                _workers.Add(new WorkerNodeRef(Sender, r.Workers));
                 Context.Watch(Sender);
-                _log.Info("worker {0} registered ({1} live)", Sender.Path, LiveWorkers().Count);
+                _log.Info("node {0} registered with {1} worker(s) ({2} live)", Sender.Path, r.Workers, LiveWorkerCount());
                 TellJobs();
             }
-            Sender.Tell(new WorkerRegistered(LiveWorkers().Count));
+            Sender.Tell(new WorkerRegistered(LiveWorkerCount()));
         });
         Receive<Terminated>(t =>
         {
-            if (_workers.Remove(t.ActorRef))
+            if (_workers.RemoveAll(w => w.Node.Equals(t.ActorRef)) > 0)
             {
-                _log.Warning("worker {0} is gone ({1} live)", t.ActorRef.Path, LiveWorkers().Count);
+                _log.Warning("node {0} is gone ({1} live workers)", t.ActorRef.Path, LiveWorkerCount());
                 TellJobs();
             }
         });
-        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkers().Count, [.. _jobs.Keys])));
+        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkerCount(), [.. _jobs.Keys])));
         Receive<StartJob>(Start);
         Receive<StopJob>(m => Route(m.JobId, m));
         Receive<GetJobStatus>(m => Route(m.JobId, m));
@@ -81,8 +87,11 @@ public sealed class CoordinatorActor : ReceiveActor
         if (_selfAddress is not null) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
-    /// <summary>Registered workers whose node is reachable: the ones jobs cut shards for.</summary>
-    private List<IActorRef> LiveWorkers() => [.. _workers.Where(w => !_unreachable.Contains(NodeOf(w)))];
+    /// <summary>Registered nodes that are reachable: the ones jobs lay out blocks for.</summary>
+    private List<WorkerNodeRef> LiveWorkers() => [.. _workers.Where(w => !_unreachable.Contains(NodeOf(w.Node)))];
+
+    /// <summary>Compute actors over the live nodes.</summary>
+    private int LiveWorkerCount() => LiveWorkers().Sum(w => w.Workers);
 
     private Address NodeOf(IActorRef worker) =>
         worker.Path.Address.HasLocalScope && _selfAddress is not null ? _selfAddress : worker.Path.Address;
@@ -90,7 +99,7 @@ public sealed class CoordinatorActor : ReceiveActor
     private void OnReachability(Address node, bool reachable)
     {
         bool changed = reachable ? _unreachable.Remove(node) : _unreachable.Add(node);
-        if (!changed || !_workers.Any(w => NodeOf(w) == node)) return;
+        if (!changed || !_workers.Any(w => NodeOf(w.Node) == node)) return;
         if (reachable) _log.Info("node {0} is reachable again; its workers take shards again", node);
         else _log.Warning("node {0} is unreachable; its workers take no shards until it is back or removed", node);
         TellJobs();
@@ -110,7 +119,7 @@ public sealed class CoordinatorActor : ReceiveActor
             var id = $"{Sanitize(job.Name)}-{++_jobCounter}";
             var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber), $"job-{id}");
             _jobs[id] = actor;
-            _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkers().Count);
+            _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkerCount());
             Sender.Tell(new JobStarted(id));
         }
         catch (Exception e) when (e is JobException or ModelException)

@@ -179,6 +179,7 @@ public static class AkkaCluster
             .WithFallback(AkkaConfig.Dispatchers())
             .WithFallback(ConfigurationFactory.ParseString($$"""
                 rnncluster.transfer {
+                  carrier = socket
                   chunk-size = {{Transport.TransferSettings.DefaultChunkSize}}b
                   window = {{Transport.TransferSettings.DefaultWindow}}
                   timeout = 30s

@@ -225,26 +225,34 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         // ---- TrainingProtocol.cs: coordinator <-> worker ----
 
         // registration
-        Codec.Of<RegisterWorker>("RegisterWorker", (w, m) => w.String(m.WorkerName), r => new RegisterWorker(r.String())),
+        Codec.Of<RegisterWorker>("RegisterWorker",
+            (w, m) => { w.String(m.WorkerName); w.Int(m.Workers); },
+            r => new RegisterWorker(r.String(), r.Int())),
         Codec.Of<WorkerRegistered>("WorkerRegistered", (w, m) => w.Int(m.LiveWorkers), r => new WorkerRegistered(r.Int())),
 
-        // replicas
+        // replicas and the job's data
         Codec.Of<LoadReplica>("LoadReplica",
-            (w, m) => { w.String(m.JobId); w.String(m.ModelJson); w.String(m.Loss); w.Bool(m.FromLogits); },
-            r => new LoadReplica(r.String(), r.String(), r.String(), r.Bool())),
+            (w, m) => { w.String(m.JobId); w.String(m.ModelJson); w.String(m.Loss); w.Bool(m.FromLogits); w.String(m.DataHash); },
+            r => new LoadReplica(r.String(), r.String(), r.String(), r.Bool(), r.String())),
+        Codec.Of<NeedJobData>("NeedJobData",
+            (w, m) => { w.String(m.JobId); w.String(m.DataHash); },
+            r => new NeedJobData(r.String(), r.String())),
+        Codec.Of<JobData>("JobData",
+            (w, m) => { w.String(m.JobId); w.String(m.DataHash); w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates); },
+            r => new JobData(r.String(), r.String(), r.Tensor(), r.Tensor(), r.Tensors())),
         Codec.Of<ReplicaWeights>("ReplicaWeights",
-            (w, m) => { w.String(m.JobId); w.Long(m.Version); w.Tensor(m.Parameters); },
-            r => new ReplicaWeights(r.String(), r.Long(), r.Tensor())),
+            (w, m) => { w.String(m.JobId); w.Long(m.Version); w.Tensor(m.Parameters); w.ActorRefs(m.Tree); w.Ints(m.Parents); },
+            r => new ReplicaWeights(r.String(), r.Long(), r.Tensor(), r.ActorRefs(), r.Ints())),
         Codec.Of<DropReplica>("DropReplica", (w, m) => w.String(m.JobId), r => new DropReplica(r.String())),
 
-        // shards
-        Codec.Of<ComputeShard>("ComputeShard",
+        // blocks
+        Codec.Of<ComputeBlock>("ComputeBlock",
             (w, m) =>
             {
                 w.String(m.JobId); w.Long(m.Step); w.Long(m.ShardId); w.Int(m.RowStart); w.Long(m.WeightsVersion);
-                w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates);
+                w.Ints(m.Rows); w.Tensors(m.InitialStates); w.Ints(m.ShardSizes); w.ActorRef(m.ReplyTo); w.Longs(m.ChildShards);
             },
-            r => new ComputeShard(r.String(), r.Long(), r.Long(), r.Int(), r.Long(), r.Tensor(), r.Tensor(), r.Tensors())),
+            r => new ComputeBlock(r.String(), r.Long(), r.Long(), r.Int(), r.Long(), r.Ints(), r.Tensors(), r.Ints(), r.ActorRef(), r.Longs())),
         Codec.Of<ShardResult>("ShardResult",
             (w, m) =>
             {
@@ -260,6 +268,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         Codec.Of<PredictOnReplica>("PredictOnReplica",
             (w, m) => { w.String(m.JobId); w.Long(m.WeightsVersion); w.Tensor(m.X); w.Tensors(m.InitialStates); w.ActorRef(m.ReplyTo); },
             r => new PredictOnReplica(r.String(), r.Long(), r.Tensor(), r.Tensors(), r.ActorRef())),
+        Codec.Of<PredictRows>("PredictRows",
+            (w, m) => { w.String(m.JobId); w.Long(m.WeightsVersion); w.Int(m.RowStart); w.Int(m.Count); w.Bool(m.DataStates); w.ActorRef(m.ReplyTo); },
+            r => new PredictRows(r.String(), r.Long(), r.Int(), r.Int(), r.Bool(), r.ActorRef())),
 
         // ---- Transport/TransferProtocol.cs: transfer actor <-> transfer actor ----
 
@@ -273,6 +284,8 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         Codec.Of<Transport.TransferAck>("TransferAck",
             (w, m) => { w.Long(m.TransferId); w.Int(m.Index); },
             r => new Transport.TransferAck(r.Long(), r.Int())),
+        Codec.Of<Transport.DataPlaneQuery>("DataPlaneQuery", (_, _) => { }, _ => Transport.DataPlaneQuery.Instance),
+        Codec.Of<Transport.DataPlaneAddress>("DataPlaneAddress", (w, m) => w.Int(m.Port), r => new Transport.DataPlaneAddress(r.Int())),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
@@ -381,6 +394,26 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             w.Write(values?.Count ?? -1);
             if (values is null) return;
             foreach (var v in values) w.Write(v);
+        }
+
+        public void Ints(IReadOnlyList<int> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            NullableInts(values);
+        }
+
+        public void Longs(IReadOnlyList<long> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            w.Write(values.Count);
+            foreach (var v in values) w.Write(v);
+        }
+
+        public void ActorRefs(IReadOnlyList<IActorRef> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            w.Write(values.Count);
+            foreach (var v in values) ActorRef(v);
         }
 
         public void NamedTensors(IReadOnlyList<NamedTensor> values)
@@ -517,6 +550,25 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             if ((long)count * sizeof(int) > Remaining) throw new InvalidDataException($"{count} ints are longer than the message");
             var values = new int[count];
             for (var i = 0; i < count; i++) values[i] = r.ReadInt32();
+            return values;
+        }
+
+        public int[] Ints() =>
+            NullableInts() ?? throw new InvalidDataException("null int list where the protocol requires one");
+
+        public long[] Longs()
+        {
+            var count = Count(nullable: false);
+            if ((long)count * sizeof(long) > Remaining) throw new InvalidDataException($"{count} longs are longer than the message");
+            var values = new long[count];
+            for (var i = 0; i < count; i++) values[i] = r.ReadInt64();
+            return values;
+        }
+
+        public IActorRef[] ActorRefs()
+        {
+            var values = new IActorRef[Count(nullable: false)];
+            for (var i = 0; i < values.Length; i++) values[i] = ActorRef();
             return values;
         }
 
