@@ -27,6 +27,8 @@ internal static class InteropTestSupport
         if (!File.Exists(Python))
             throw new Xunit.Sdk.XunitException($"{Python} is missing: run tools/interop/install.sh (test.sh does)");
         var info = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Where numpy's BLAS has been switched to MKL (bench/setup-peer.sh), MKL's default threading layer fails to load.
+        info.Environment["MKL_THREADING_LAYER"] = "SEQUENTIAL";
         info.ArgumentList.Add(Tool(script));
         foreach (var a in args) info.ArgumentList.Add(a);
         using var p = Process.Start(info)!;
