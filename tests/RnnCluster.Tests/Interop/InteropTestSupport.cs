@@ -42,6 +42,14 @@ internal static class InteropTestSupport
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>Runs the <c>rnncluster</c> command line in-process with its output and errors captured.</summary>
+    public static async Task<(int Code, string Out, string Err)> RunCli(params string[] args)
+    {
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        int code = await RnnCluster.Coordinator.Program.CreateProgram().RunAsync(args, stdout, stderr).WaitAsync(TimeSpan.FromMinutes(4));
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
     public static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
 
     public static string TempDir()

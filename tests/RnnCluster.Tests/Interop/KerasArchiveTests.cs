@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text.Json.Nodes;
-using RnnCluster.Coordinator.Cli;
 using RnnCluster.Data;
 using RnnCluster.Interop;
 using RnnCluster.Interop.Keras;
@@ -65,10 +64,8 @@ public sealed class KerasArchiveTests
         };
         var jobPath = Path.Combine(dir, "job.json");
         File.WriteAllText(jobPath, job.ToJson());
-        var output = new StringWriter();
-        int code = await TrainCommand.RunAsync([jobPath, "--workers", "2", "--out", Path.Combine(dir, "out"), "--math", "managed"], output)
-            .WaitAsync(TimeSpan.FromMinutes(3));
-        Assert.True(code == 0, output.ToString());
+        var (code, output, error) = await RunCli("train", jobPath, "--workers", "2", "--out", Path.Combine(dir, "out"), "--math", "managed");
+        Assert.True(code == 0, output + error);
         var metrics = File.ReadAllLines(Path.Combine(dir, "out", "metrics.csv"));
         var last = double.Parse(metrics[^1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(last < 0.15, $"final loss {last}: the state input was not used\n{output}");

@@ -81,10 +81,9 @@ public sealed class OnnxExportTests
     public async Task Example_jobs_trained_models_export_exactly(string jobFile)
     {
         var dir = TempDir();
-        var output = new StringWriter();
         var path = JobTestSupport.JobFile(jobFile);
-        int code = await TrainCommand.RunAsync([path, "--epochs", "2", "--workers", "2", "--out", dir], output).WaitAsync(TimeSpan.FromMinutes(4));
-        Assert.True(code == 0, output.ToString());
+        var (code, output, error) = await RunCli("train", path, "--epochs", "2", "--workers", "2", "--out", dir);
+        Assert.True(code == 0, output + error);
 
         var spec = ModelSpec.FromJson(File.ReadAllText(Path.Combine(dir, "model.json")));
         var weights = new ModelWeights(spec, WeightsFile.Load(Path.Combine(dir, "weights.npz")));
@@ -94,7 +93,7 @@ public sealed class OnnxExportTests
         using var ort = new OnnxRuntimeRunner(bytes, spec);
 
         var job = JobSpec.Load(path);
-        var data = JobFiles.LoadData(job);
+        var data = JobArguments.LoadData(job);
         var model = Sequential.FromSpec(spec, new MklKernels());
         model.SetWeights(weights.All);
         int rows = job.IsStateful ? job.BatchSize : Math.Min(64, data.X.Shape[0]);
