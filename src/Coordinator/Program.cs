@@ -34,6 +34,8 @@ public static class Program
         root.Add(CoordinatorCommand.Create());
         root.Add(SubmitCommand.Create());
         root.Add(StatusCommand.Create());
+        root.Add(ExportCommand.Create());
+        root.Add(SummaryCommand.Create());
         root.Add(HelpCommand.Create(root));
         return root;
     }
