@@ -31,6 +31,9 @@ public static class Program
                  run a job on a cluster, following it as train does (see 'rnncluster submit --help')
           status --contact ADDRESS
                  live workers and jobs of a cluster
+          certs init|node|client|show
+                 the cluster's certificate authority and its certificates for --tls-dir
+                 (see 'rnncluster certs --help')
           help             this text
 
         exit codes: 0 success, 1 error (one line on stderr), 2 usage error
@@ -54,6 +57,7 @@ public static class Program
                 "coordinator" => await CoordinatorCommand.RunAsync(rest, Console.Out),
                 "submit" => await SubmitCommand.RunAsync(rest, Console.Out),
                 "status" => await SubmitCommand.StatusAsync(rest, Console.Out),
+                "certs" => CertsCommand.Run(rest, Console.Out),
                 _ => throw new UsageException($"unknown command '{args[0]}'"),
             };
         }
@@ -62,7 +66,7 @@ public static class Program
             Console.Error.WriteLine($"rnncluster: {e.Message} (see 'rnncluster help')");
             return 2;
         }
-        catch (Exception e) when (e is JobException or ModelException or MathBackendException or RnnClusterException
+        catch (Exception e) when (e is JobException or ModelException or MathBackendException or RnnClusterException or Security.CertificateException
                                       or NpyFormatException or FileNotFoundException or DirectoryNotFoundException)
         {
             Console.Error.WriteLine($"rnncluster: error: {e.Message}");

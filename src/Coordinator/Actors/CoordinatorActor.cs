@@ -4,6 +4,7 @@ using Akka.Event;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Protocol;
+using RnnCluster.Security;
 
 namespace RnnCluster.Coordinator.Actors;
 
@@ -37,17 +38,16 @@ public sealed class CoordinatorActor : ReceiveActor
         Receive<ClusterEvent.UnreachableMember>(u => OnReachability(u.Member.Address, reachable: false));
         Receive<ClusterEvent.ReachableMember>(r => OnReachability(r.Member.Address, reachable: true));
         Receive<ClusterEvent.MemberRemoved>(m => _unreachable.Remove(m.Member.Address));
-        Receive<RegisterWorker>(r =>
+        // A worker is accepted only from a node that serves a worker certificate (with TLS; at
+        // once without): a client certificate cannot join as a worker (Security/MemberVerification).
+        Receive<RegisterWorker>(_ =>
         {
-            if (!_workers.Contains(Sender))
-            {
-                _workers.Add(Sender);
-                Context.Watch(Sender);
-                _log.Info("worker {0} registered ({1} live)", Sender.Path, LiveWorkers().Count);
-                TellJobs();
-            }
-            Sender.Tell(new WorkerRegistered(LiveWorkers().Count));
+            var worker = Sender;
+            var verifying = MemberVerification.For(Context.System).Verify(worker.Path.Address, ClusterRole.Worker);
+            if (verifying.IsCompletedSuccessfully) Register(worker, verifying.Result);
+            else verifying.PipeTo(Self, success: v => new WorkerVerified(worker, v), failure: e => new WorkerVerified(worker, new ClusterTrust.Verdict(null, e.Message)));
         });
+        Receive<WorkerVerified>(v => Register(v.Worker, v.Verdict));
         Receive<Terminated>(t =>
         {
             if (_workers.Remove(t.ActorRef))
@@ -94,6 +94,25 @@ public sealed class CoordinatorActor : ReceiveActor
         if (reachable) _log.Info("node {0} is reachable again; its workers take shards again", node);
         else _log.Warning("node {0} is unreachable; its workers take no shards until it is back or removed", node);
         TellJobs();
+    }
+
+    private sealed record WorkerVerified(IActorRef Worker, ClusterTrust.Verdict Verdict) : INoSerializationVerificationNeeded;
+
+    private void Register(IActorRef worker, ClusterTrust.Verdict verdict)
+    {
+        if (!verdict.Accepted)
+        {
+            _log.Error("refused worker {0}: {1}", worker.Path, verdict.Refusal);
+            return;
+        }
+        if (!_workers.Contains(worker))
+        {
+            _workers.Add(worker);
+            Context.Watch(worker);
+            _log.Info("worker {0} registered ({1} live)", worker.Path, LiveWorkers().Count);
+            TellJobs();
+        }
+        worker.Tell(new WorkerRegistered(LiveWorkers().Count));
     }
 
     private void Start(StartJob start)

@@ -35,17 +35,19 @@ public static class SubmitCommand
                                workers connect back to it
           --public-hostname N  the address they reach this client at (default: the host)
           --port P             this client's port (default 0: any free port)
+          --tls-dir DIR        mutual TLS with the client certificate in DIR (ca.crt, tls.crt, tls.key;
+                               env RNNCLUSTER_TLS_DIR; 'rnncluster certs client NAME')
           --help               this text
         """;
 
     public const string StatusUsage = """
-        usage: rnncluster status --contact ADDRESS [--timeout S]
+        usage: rnncluster status --contact ADDRESS [--timeout S] [--tls-dir DIR]
 
         Prints the live workers and the jobs of a running cluster: "workers N" and "jobs A,B".
         """;
 
-    private static readonly HashSet<string> ValueOptions = ["contact", "out", "timeout", "seed", "epochs", "min-workers", "host", "public-hostname", "port"];
-    private static readonly HashSet<string> StatusValueOptions = ["contact", "timeout"];
+    private static readonly HashSet<string> ValueOptions = ["contact", "out", "timeout", "seed", "epochs", "min-workers", "host", "public-hostname", "port", "tls-dir"];
+    private static readonly HashSet<string> StatusValueOptions = ["contact", "timeout", "tls-dir"];
     private static readonly HashSet<string> Flags = ["help"];
 
     public static async Task<int> RunAsync(IEnumerable<string> args, TextWriter output)
@@ -93,6 +95,8 @@ public static class SubmitCommand
             Host = a.Value("host") ?? "127.0.0.1",
             Port = a.Int("port", min: 0) ?? 0,
             PublicHostname = a.Value("public-hostname"),
+            TlsDirectory = a.Value("tls-dir") ?? NonEmpty(Environment.GetEnvironmentVariable(NodeOptions.TlsDirectoryVariable)),
+            ValidateHostname = Security.TlsIdentity.ValidateHostnameFromEnvironment(),
         };
         return await ClusterConnection.ConnectAsync(contacts, self, timeout, askTimeout: TimeSpan.FromSeconds(Math.Max(60, timeout.TotalSeconds)));
     }
@@ -110,6 +114,8 @@ public static class SubmitCommand
             throw new UsageException($"--contact: {e.Message}");
         }
     }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static TimeSpan Timeout(CliArguments a) => TimeSpan.FromSeconds(a.Int("timeout", min: 1) ?? 15);
 }

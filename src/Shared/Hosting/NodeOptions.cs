@@ -23,10 +23,11 @@ public sealed record NodeOptions
     public const string PublicHostnameVariable = "RNNCLUSTER_PUBLIC_HOSTNAME";
     public const string SeedsVariable = "RNNCLUSTER_SEEDS";
     public const string ConfigVariable = "RNNCLUSTER_CONFIG";
+    public const string TlsDirectoryVariable = Security.TlsIdentity.DirectoryVariable;
 
     /// <summary>Every environment variable a node program reads (the deploy files may set only these and the math ones).</summary>
     public static IReadOnlyList<string> EnvironmentVariables { get; } =
-        [HostVariable, PortVariable, PublicHostnameVariable, SeedsVariable, ConfigVariable];
+        [HostVariable, PortVariable, PublicHostnameVariable, SeedsVariable, ConfigVariable, TlsDirectoryVariable, Security.TlsIdentity.ValidateHostnameVariable];
 
     /// <summary>The node options, for help texts.</summary>
     public const string Help = """
@@ -38,6 +39,9 @@ public sealed record NodeOptions
           --seed ADDRESS       seed node, akka.tcp://rnncluster@host:port or host:port; repeat or separate
                                with commas (env RNNCLUSTER_SEEDS, comma-separated)
           --config FILE        HOCON file overriding built-in settings (env RNNCLUSTER_CONFIG)
+          --tls-dir DIR        mutual TLS with the certificates in DIR: ca.crt, tls.crt, tls.key
+                               (env RNNCLUSTER_TLS_DIR; make them with 'rnncluster certs'; hostname
+                               validation: env RNNCLUSTER_TLS_VALIDATE_HOSTNAME=on)
         """;
 
     public string Host { get; init; } = "127.0.0.1";
@@ -46,11 +50,17 @@ public sealed record NodeOptions
     public IReadOnlyList<Address> Seeds { get; init; } = [];
     public string? ConfigFile { get; init; }
 
+    /// <summary>The TLS folder (<c>--tls-dir</c>); null: plain TCP.</summary>
+    public string? TlsDirectory { get; init; }
+
+    /// <summary>With TLS, outbound connections also check the server certificate's host names.</summary>
+    public bool ValidateHostname { get; init; }
+
     /// <summary>The host other nodes use: the public hostname, else the bound host.</summary>
     public string ReachableHost => PublicHostname ?? Host;
 
     /// <summary>Option names <see cref="Parse"/> takes (each with a value).</summary>
-    public static IReadOnlySet<string> OptionNames { get; } = new HashSet<string> { "host", "port", "public-hostname", "seed", "config" };
+    public static IReadOnlySet<string> OptionNames { get; } = new HashSet<string> { "host", "port", "public-hostname", "seed", "config", "tls-dir" };
 
     /// <summary>
     /// Takes the node options out of <paramref name="args"/> (the rest is returned in order for the
@@ -60,7 +70,7 @@ public sealed record NodeOptions
     {
         environment ??= Environment.GetEnvironmentVariable;
         rest = [];
-        string? host = null, port = null, publicHostname = null, config = null;
+        string? host = null, port = null, publicHostname = null, config = null, tlsDirectory = null;
         var seeds = new List<string>();
         var list = args.ToList();
         for (int i = 0; i < list.Count; i++)
@@ -96,6 +106,7 @@ public sealed record NodeOptions
                 case "port": port = value; break;
                 case "public-hostname": publicHostname = value; break;
                 case "config": config = value; break;
+                case "tls-dir": tlsDirectory = value; break;
                 case "seed": seeds.Add(value); break;
             }
         }
@@ -104,6 +115,7 @@ public sealed record NodeOptions
         port ??= NonEmpty(environment(PortVariable));
         publicHostname ??= NonEmpty(environment(PublicHostnameVariable));
         config ??= NonEmpty(environment(ConfigVariable));
+        tlsDirectory ??= NonEmpty(environment(TlsDirectoryVariable));
         if (seeds.Count == 0 && NonEmpty(environment(SeedsVariable)) is { } fromEnvironment) seeds.Add(fromEnvironment);
 
         int portNumber = defaultPort;
@@ -118,6 +130,8 @@ public sealed record NodeOptions
             PublicHostname = publicHostname,
             Seeds = [.. seeds.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(ParseSeed)],
             ConfigFile = config,
+            TlsDirectory = tlsDirectory,
+            ValidateHostname = Security.TlsIdentity.ValidateHostnameFromEnvironment(environment),
         };
         if (options.Host is "0.0.0.0" or "::" && options.PublicHostname is null)
             throw new NodeOptionsException($"--host {options.Host} binds every interface: give --public-hostname (the address other nodes reach this one at)");
@@ -172,8 +186,8 @@ public sealed record NodeOptions
         }
         if (address.Host is null || address.Port is null or <= 0)
             throw new NodeOptionsException($"'{text}' is not a node address: it needs a host and a port");
-        if (address.Protocol != "akka.tcp")
-            throw new NodeOptionsException($"'{text}': only akka.tcp addresses are supported");
+        if (address.Protocol is not ("akka.tcp" or "akka.ssl.tcp"))
+            throw new NodeOptionsException($"'{text}': only akka.tcp (and, with TLS, akka.ssl.tcp) addresses are supported");
         if (address.System != AkkaCluster.SystemName)
             throw new NodeOptionsException($"'{text}' names the actor system '{address.System}'; the cluster's is '{AkkaCluster.SystemName}'");
         return address;

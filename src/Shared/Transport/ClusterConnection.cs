@@ -49,6 +49,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         TimeSpan askTimeout, ILoggerFactory? loggerFactory = null, Config? overrides = null, CancellationToken cancel = default)
     {
         if (contacts.Count == 0) throw new ArgumentException("at least one contact address is needed", nameof(contacts));
+        contacts = [.. contacts.Select(c => AkkaCluster.ForTransport(c, self.TlsDirectory is not null))];
         // Without a factory of the caller's: errors only, on stderr (stdout is the client program's output).
         var ownLogs = loggerFactory is null ? NodeLogging.CreateConsoleFactory(Microsoft.Extensions.Logging.LogLevel.Error, toStandardError: true) : null;
         var level = ownLogs is null ? "WARNING" : "ERROR";
@@ -76,8 +77,9 @@ public sealed class ClusterConnection : IAsyncDisposable
             }
             catch (AskTimeoutException)
             {
-                throw new RnnClusterException(
-                    $"no coordinator answered at {string.Join(", ", contacts)} within {connectTimeout.TotalSeconds:0} s (is the address right and the coordinator running?)");
+                var why = await Security.ConnectionDiagnosis.WhyNoAnswerAsync(system, contacts)
+                          ?? "is the address right and the coordinator running?";
+                throw new RnnClusterException($"no coordinator answered at {string.Join(", ", contacts)} within {connectTimeout.TotalSeconds:0} s ({why})");
             }
             return new ClusterConnection(system, new RnnClusterClient(system, gateway, askTimeout), lost.Task, ownLogs);
         }
