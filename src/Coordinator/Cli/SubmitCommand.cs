@@ -63,7 +63,9 @@ public static class SubmitCommand
         var job = JobFiles.FromArguments(a);
         if (a.Int("min-workers", min: 1) is { } minWorkers) job = job with { MinWorkers = minWorkers };
         var data = JobFiles.LoadData(job);
-        output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; cluster at {string.Join(", ", contacts)}");
+        var tls = a.Value("tls-dir") ?? Environment.GetEnvironmentVariable(NodeOptions.TlsDirectoryVariable);
+        output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; " +
+                         $"cluster at {string.Join(", ", contacts.Select(c => AkkaCluster.ForTransport(c, !string.IsNullOrWhiteSpace(tls))))}");
 
         await using var connection = await ConnectAsync(a, contacts, timeout);
         using var handle = await connection.Client.StartWatchedJobAsync(job, data);

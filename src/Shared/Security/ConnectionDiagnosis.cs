@@ -19,16 +19,17 @@ public static class ConnectionDiagnosis
     public static async Task<string?> WhyNoAnswerAsync(ActorSystem system, IReadOnlyList<Address> contacts)
     {
         var identity = MemberVerification.For(system).Identity;
-        if (identity?.LastRefusal is { } refused) return refused;
+        string? reason = null;
         foreach (var contact in contacts)
         {
-            if (contact.Host is null || contact.Port is null) continue;
-            var reason = identity is null
+            if (identity?.LastRefusal is not null || contact.Host is null || contact.Port is null) break;
+            reason = identity is null
                 ? await PlainClientMeetsTlsAsync(contact.Host, contact.Port.Value)
                 : await RefusedByServerAsync(contact.Host, contact.Port.Value, identity);
-            if (reason is not null) return reason;
+            if (reason is not null) break;
         }
-        return null;
+        // What this client's own transport refused is the most precise reason there is.
+        return identity?.LastRefusal ?? reason;
     }
 
     /// <summary>A client without TLS: does the contact's port answer a TLS handshake with a certificate?</summary>
