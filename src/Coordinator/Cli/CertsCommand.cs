@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
+using RnnCluster.CommandLine;
 using RnnCluster.Security;
 
 namespace RnnCluster.Coordinator.Cli;
@@ -7,84 +9,90 @@ namespace RnnCluster.Coordinator.Cli;
 /// <c>rnncluster certs init|node|client|show</c>: the cluster's certificate authority and the
 /// certificates it issues (<see cref="CertificateAuthority"/>). Each <c>--out DIR</c> of node and
 /// client is ready to pass as that program's <c>--tls-dir</c>. The four operations are plain
-/// methods (<see cref="Init"/>, <see cref="Node"/>, <see cref="Client"/>, <see cref="Show"/>), so
-/// any argument parser can call them; <see cref="Run"/> is the hand-written one.
+/// methods (<see cref="Init"/>, <see cref="Node"/>, <see cref="Client"/>, <see cref="Show"/>);
+/// <see cref="Create"/> is the command (System.CommandLine).
 /// </summary>
 public static class CertsCommand
 {
-    public const string Usage = """
-        usage: rnncluster certs <init|node|client|show> ...
-
-          certs init --out CA_DIR [--name N] [--days D]
-                 make the cluster's certificate authority: CA_DIR/ca.crt and CA_DIR/ca.key (mode
-                 0600; keep it off the cluster). Default lifetime 1825 days.
-          certs node NAME --role coordinator|worker --ca CA_DIR --out DIR [--host H]... [--days D]
-                 a node certificate: DIR/ca.crt, DIR/tls.crt, DIR/tls.key (mode 0600), ready as that
-                 node's --tls-dir. --host (repeatable): IP addresses or DNS names the node is reached
-                 at, for hostname validation (default: NAME). Default lifetime 90 days.
-          certs client NAME --ca CA_DIR --out DIR [--days D]
-                 a client certificate (submit and follow jobs; cannot join the cluster), same files.
-          certs show FILE
-                 subject, issuer, role, validity, serial number and host names of a certificate.
-
-        Rotate: issue again into the same DIR and restart the program. Revoke: list the serial
-        number in each program's TLS folder's revoked.txt, or make a new CA and re-issue all.
+    public const string Description = """
+        the cluster's certificate authority and the certificates it issues, for --tls-dir.
+        Rotate: issue again into the same folder and restart the program. Revoke: list the serial
+        number in revoked.txt in each program's TLS folder, or make a new CA and re-issue all
         """;
 
-    /// <summary>Parses <c>certs ...</c> and runs it.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    public static Command Create()
     {
-        var list = args.ToList();
-        if (list.Count == 0 || list[0] is "--help" or "-h" or "help")
+        var certs = new Command("certs", Description);
+        certs.Add(InitCommand());
+        certs.Add(IssueCommand(client: false));
+        certs.Add(IssueCommand(client: true));
+        certs.Add(ShowCommand());
+        return certs;
+    }
+
+    private static Option<int?> Days(int defaultDays) => CliOptions.Int("--days", "D", $"lifetime in days (default {defaultDays})", min: 1);
+
+    private static Command InitCommand()
+    {
+        var outDir = CliOptions.Text("--out", "CA_DIR", "folder for ca.crt and ca.key (mode 0600; keep it off the cluster)", required: true);
+        var name = CliOptions.Text("--name", "N", "the CA's name", "rnncluster CA");
+        var days = Days(1825);
+        var command = new Command("init", "make the cluster's certificate authority") { outDir, name, days };
+        command.SetAction(result =>
         {
-            output.WriteLine(Usage);
-            return list.Count == 0 ? 2 : 0;
-        }
-        var (positional, options, hosts) = Parse(list.Skip(1), list[0] switch
-        {
-            "init" => ["out", "name", "days"],
-            "node" => ["role", "ca", "out", "days"],
-            "client" => ["ca", "out", "days"],
-            "show" => [],
-            _ => throw new UsageException($"unknown certs command '{list[0]}' (expected init, node, client or show)"),
-        }, allowHosts: list[0] == "node");
-        if (options.ContainsKey("help"))
-        {
-            output.WriteLine(Usage);
+            Init(result.GetRequiredValue(outDir)!, result.GetRequiredValue(name), result.GetValue(days), result.InvocationConfiguration.Output);
             return 0;
-        }
-        string Required(string name) => options.GetValueOrDefault(name) ?? throw new UsageException($"certs {list[0]}: --{name} is required");
-        string OneName(string what)
+        });
+        return command;
+    }
+
+    private static Command IssueCommand(bool client)
+    {
+        var name = new Argument<string>("NAME") { Description = "the certificate's name (its CN)" };
+        var ca = CliOptions.Text("--ca", "CA_DIR", "the CA folder of 'certs init'", required: true);
+        var outDir = CliOptions.Text("--out", "DIR", "folder for ca.crt, tls.crt and tls.key (mode 0600): the program's --tls-dir", required: true);
+        var days = Days(90);
+        var command = client
+            ? new Command("client", "a client certificate: submits and follows jobs, cannot join the cluster") { name, ca, outDir, days }
+            : new Command("node", "a node certificate for a coordinator or a worker") { name, ca, outDir, days };
+        var role = CliOptions.Text("--role", "coordinator|worker", "what the node may be", required: true);
+        var hosts = CliOptions.Repeated("--host", "H", "an IP address or DNS name the node is reached at, for hostname validation (repeatable; default: NAME)");
+        if (!client)
         {
-            if (positional.Count != 1) throw new UsageException($"certs {list[0]}: give exactly one {what}");
-            return positional[0];
+            command.Add(role);
+            command.Add(hosts);
         }
-        int? days = null;
-        if (options.GetValueOrDefault("days") is { } d)
-            days = int.TryParse(d, out var n) && n >= 1 ? n : throw new UsageException($"--days must be a whole number of at least 1, got '{d}'");
-        switch (list[0])
+        command.SetAction(result =>
         {
-            case "init":
-                if (positional.Count > 0) throw new UsageException($"certs init: unexpected argument '{positional[0]}'");
-                Init(Required("out"), options.GetValueOrDefault("name") ?? "rnncluster CA", days, output);
-                break;
-            case "node":
-                var role = Required("role") switch
-                {
-                    "coordinator" => ClusterRole.Coordinator,
-                    "worker" => ClusterRole.Worker,
-                    var other => throw new UsageException($"--role must be coordinator or worker, got '{other}' (clients: certs client NAME)"),
-                };
-                Node(OneName("node name"), role, Required("ca"), Required("out"), hosts, days, output);
-                break;
-            case "client":
-                Client(OneName("client name"), Required("ca"), Required("out"), days, output);
-                break;
-            default:
-                Show(OneName("certificate file"), output);
-                break;
-        }
-        return 0;
+            var output = result.InvocationConfiguration.Output;
+            var lifetime = result.GetValue(days);
+            if (client)
+            {
+                Client(result.GetRequiredValue(name), result.GetRequiredValue(ca)!, result.GetRequiredValue(outDir)!, lifetime, output);
+                return 0;
+            }
+            var parsed = result.GetRequiredValue(role) switch
+            {
+                "coordinator" => ClusterRole.Coordinator,
+                "worker" => ClusterRole.Worker,
+                var other => throw new UsageException($"--role must be coordinator or worker, got '{other}' (clients: certs client NAME)"),
+            };
+            Node(result.GetRequiredValue(name), parsed, result.GetRequiredValue(ca)!, result.GetRequiredValue(outDir)!, result.GetValue(hosts) ?? [], lifetime, output);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command ShowCommand()
+    {
+        var file = new Argument<string>("FILE") { Description = "a PEM certificate (ca.crt, tls.crt)" };
+        var command = new Command("show", "subject, issuer, role, validity, serial number and host names of a certificate") { file };
+        command.SetAction(result =>
+        {
+            Show(result.GetRequiredValue(file), result.InvocationConfiguration.Output);
+            return 0;
+        });
+        return command;
     }
 
     /// <summary>Makes a CA in <paramref name="directory"/>; refuses to overwrite one that is there.</summary>
@@ -138,41 +146,5 @@ public static class CertsCommand
         TlsFiles.WriteKey(Path.Combine(directory, TlsFiles.Key), issued);
         output.WriteLine($"{ClusterRoles.Name(role)} certificate '{name}' in {directory}: {TlsFiles.Authority}, {TlsFiles.Certificate}, {TlsFiles.Key} (mode 0600); " +
                          $"serial {issued.SerialNumber}, valid until {issued.NotAfter.ToUniversalTime():yyyy-MM-dd} UTC; use it as --tls-dir {directory}");
-    }
-
-    private static (List<string> Positional, Dictionary<string, string?> Options, List<string> Hosts) Parse(IEnumerable<string> args, IReadOnlyList<string> valueOptions, bool allowHosts)
-    {
-        var positional = new List<string>();
-        var options = new Dictionary<string, string?>();
-        var hosts = new List<string>();
-        var list = args.ToList();
-        for (int i = 0; i < list.Count; i++)
-        {
-            var a = list[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                positional.Add(a);
-                continue;
-            }
-            var name = a[2..];
-            string? value = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) (name, value) = (name[..eq], name[(eq + 1)..]);
-            if (name == "help")
-            {
-                options["help"] = null;
-                continue;
-            }
-            bool isHost = allowHosts && name == "host";
-            if (!isHost && !valueOptions.Contains(name)) throw new UsageException($"unknown option --{name}");
-            if (value is null)
-            {
-                if (i + 1 >= list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal)) throw new UsageException($"option --{name} needs a value");
-                value = list[++i];
-            }
-            if (isHost) hosts.Add(value);
-            else options[name] = value;
-        }
-        return (positional, options, hosts);
     }
 }

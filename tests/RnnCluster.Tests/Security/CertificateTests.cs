@@ -18,6 +18,14 @@ public sealed class CertificateTests : IDisposable
 
     private string In(params string[] parts) => Path.Combine([_dir.FullName, .. parts]);
 
+    /// <summary><c>rnncluster ARGS</c> through the program's own parser: exit code, output and error.</summary>
+    private static async Task<(int Code, string Out, string Err)> Rnncluster(params string[] args)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        int code = await RnnCluster.Coordinator.Program.CreateProgram().RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
     [Theory]
     [InlineData(ClusterRole.Coordinator)]
     [InlineData(ClusterRole.Worker)]
@@ -80,12 +88,13 @@ public sealed class CertificateTests : IDisposable
     }
 
     [Fact]
-    public void The_certs_commands_write_tls_folders_that_load_and_keys_only_the_owner_reads()
+    public async Task The_certs_commands_write_tls_folders_that_load_and_keys_only_the_owner_reads()
     {
-        var output = new StringWriter();
-        Assert.Equal(0, CertsCommand.Run(["init", "--out", In("ca")], output));
-        Assert.Equal(0, CertsCommand.Run(["node", "w1", "--role", "worker", "--ca", In("ca"), "--out", In("w1"), "--host", "127.0.0.1", "--host", "w1.local", "--days", "7"], output));
-        Assert.Equal(0, CertsCommand.Run(["client", "alice", "--ca", In("ca"), "--out", In("alice")], output));
+        Assert.Equal(0, (await Rnncluster("certs", "init", "--out", In("ca"))).Code);
+        Assert.Equal(0, (await Rnncluster("certs", "node", "w1", "--role", "worker", "--ca", In("ca"), "--out", In("w1"), "--host", "127.0.0.1", "--host", "w1.local", "--days", "7")).Code);
+        var client = await Rnncluster("certs", "client", "alice", "--ca", In("ca"), "--out", In("alice"));
+        Assert.Equal(0, client.Code);
+        Assert.Contains($"use it as --tls-dir {In("alice")}", client.Out);
 
         if (!OperatingSystem.IsWindows())
             foreach (var key in new[] { In("ca", TlsFiles.AuthorityKey), In("w1", TlsFiles.Key), In("alice", TlsFiles.Key) })
@@ -98,15 +107,12 @@ public sealed class CertificateTests : IDisposable
         var e = Assert.Throws<CertificateException>(() => worker.Require(ClusterRole.Coordinator, "a coordinator node"));
         Assert.Equal($"{In("w1", "tls.crt")} is a worker certificate ('w1' (worker)); a coordinator node needs a coordinator certificate (rnncluster certs node NAME --role coordinator)", e.Message);
 
-        var show = new StringWriter();
-        CertsCommand.Show(In("w1", TlsFiles.Certificate), show);
-        Assert.Contains("subject   CN=w1, OU=worker, O=rnncluster", show.ToString());
-        Assert.Contains("issuer    CN=rnncluster CA, O=rnncluster", show.ToString());
-        Assert.Contains("role      worker", show.ToString());
-        Assert.Contains("hosts     w1.local, 127.0.0.1", show.ToString());
-        var showCa = new StringWriter();
-        CertsCommand.Show(In("ca", TlsFiles.Authority), showCa);
-        Assert.Contains("role      certificate authority", showCa.ToString());
+        var show = (await Rnncluster("certs", "show", In("w1", TlsFiles.Certificate))).Out;
+        Assert.Contains("subject   CN=w1, OU=worker, O=rnncluster", show);
+        Assert.Contains("issuer    CN=rnncluster CA, O=rnncluster", show);
+        Assert.Contains("role      worker", show);
+        Assert.Contains("hosts     w1.local, 127.0.0.1", show);
+        Assert.Contains("role      certificate authority", (await Rnncluster("certs", "show", In("ca", TlsFiles.Authority))).Out);
     }
 
     [Fact]
@@ -123,12 +129,23 @@ public sealed class CertificateTests : IDisposable
         Assert.Contains("is not issued by this cluster's CA (other CA)", e.Message);
     }
 
-    [Fact]
-    public void Usage_mistakes_are_usage_errors()
+    [Theory]
+    [InlineData("certs node x --role client --ca a --out b", "--role must be coordinator or worker, got 'client'")]
+    [InlineData("certs client --ca a --out b", "")]
+    [InlineData("certs client x --ca a --out b --host h", "unknown option --host")]
+    [InlineData("certs frobnicate", "unknown command 'frobnicate'")]
+    public async Task Usage_mistakes_are_one_line_and_exit_2(string args, string reason)
     {
-        Assert.Throws<UsageException>(() => CertsCommand.Run(["node", "x", "--role", "client", "--ca", "a", "--out", "b"], TextWriter.Null));
-        Assert.Throws<UsageException>(() => CertsCommand.Run(["client", "--ca", "a", "--out", "b"], TextWriter.Null));
-        Assert.Throws<UsageException>(() => CertsCommand.Run(["client", "x", "--ca", "a", "--out", "b", "--host", "h"], TextWriter.Null));
-        Assert.Throws<UsageException>(() => CertsCommand.Run(["frobnicate"], TextWriter.Null));
+        var run = await Rnncluster(args.Split(' '));
+        Assert.Equal(2, run.Code);
+        Assert.Contains(reason, Assert.Single(run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task A_missing_ca_is_one_line_and_exit_1()
+    {
+        var run = await Rnncluster("certs", "client", "x", "--ca", In("nowhere"), "--out", In("x"));
+        Assert.Equal(1, run.Code);
+        Assert.Equal($"rnncluster: error: {In("nowhere", "ca.crt")} does not exist", run.Err.Trim());
     }
 }
