@@ -4,6 +4,7 @@ using Akka.Event;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Protocol;
+using RnnCluster.Security;
 
 namespace RnnCluster.Coordinator.Actors;
 
@@ -38,6 +39,8 @@ public sealed class CoordinatorActor : ReceiveActor
         Receive<ClusterEvent.UnreachableMember>(u => OnReachability(u.Member.Address, reachable: false));
         Receive<ClusterEvent.ReachableMember>(r => OnReachability(r.Member.Address, reachable: true));
         Receive<ClusterEvent.MemberRemoved>(m => _unreachable.Remove(m.Member.Address));
+        // A worker is accepted only from a node that serves a worker certificate (with TLS; at
+        // once without): a client certificate cannot join as a worker (Security/MemberVerification).
         Receive<RegisterWorker>(r =>
         {
             if (r.Workers < 1)
@@ -45,15 +48,13 @@ public sealed class CoordinatorActor : ReceiveActor
                 _log.Warning("node {0} registered with {1} workers; ignored", Sender.Path, r.Workers);
                 return;
             }
-            if (!_workers.Any(w => w.Node.Equals(Sender)))
-            {
-                _workers.Add(new WorkerNodeRef(Sender, r.Workers));
-                Context.Watch(Sender);
-                _log.Info("node {0} registered with {1} worker(s) ({2} live)", Sender.Path, r.Workers, LiveWorkerCount());
-                TellJobs();
-            }
-            Sender.Tell(new WorkerRegistered(LiveWorkerCount()));
+            var node = Sender;
+            int workers = r.Workers;
+            var verifying = MemberVerification.For(Context.System).Verify(node.Path.Address, ClusterRole.Worker);
+            if (verifying.IsCompletedSuccessfully) Register(node, workers, verifying.Result);
+            else verifying.PipeTo(Self, success: v => new WorkerVerified(node, workers, v), failure: e => new WorkerVerified(node, workers, new ClusterTrust.Verdict(null, e.Message)));
         });
+        Receive<WorkerVerified>(v => Register(v.Node, v.Workers, v.Verdict));
         Receive<Terminated>(t =>
         {
             if (_workers.RemoveAll(w => w.Node.Equals(t.ActorRef)) > 0)
@@ -103,6 +104,25 @@ public sealed class CoordinatorActor : ReceiveActor
         if (reachable) _log.Info("node {0} is reachable again; its workers take shards again", node);
         else _log.Warning("node {0} is unreachable; its workers take no shards until it is back or removed", node);
         TellJobs();
+    }
+
+    private sealed record WorkerVerified(IActorRef Node, int Workers, ClusterTrust.Verdict Verdict) : INoSerializationVerificationNeeded;
+
+    private void Register(IActorRef node, int workers, ClusterTrust.Verdict verdict)
+    {
+        if (!verdict.Accepted)
+        {
+            _log.Error("refused worker node {0}: {1}", node.Path, verdict.Refusal);
+            return;
+        }
+        if (!_workers.Any(w => w.Node.Equals(node)))
+        {
+            _workers.Add(new WorkerNodeRef(node, workers));
+            Context.Watch(node);
+            _log.Info("node {0} registered with {1} worker(s) ({2} live)", node.Path, workers, LiveWorkerCount());
+            TellJobs();
+        }
+        node.Tell(new WorkerRegistered(LiveWorkerCount()));
     }
 
     private void Start(StartJob start)

@@ -20,7 +20,7 @@ namespace RnnCluster.Tests.Protocol;
 /// <see cref="ProtocolSerializer"/>: first that Akka picks it for every protocol message (not the
 /// Newtonsoft JSON fallback), then that every message round-trips exactly, edge values included.
 /// </summary>
-public sealed class SerializerTests : TestKit
+public sealed partial class SerializerTests : TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
@@ -87,9 +87,9 @@ public sealed class SerializerTests : TestKit
         var manifests = Samples().Select(kv => serializer.Manifest(kv.Value[0])).ToArray();
 
         Assert.Equal(manifests.Length, manifests.Distinct(StringComparer.Ordinal).Count());
-        Assert.All(manifests, m => Assert.Matches("^[A-Za-z]{1,32}$", m));
-        Assert.Equal("StartJob", serializer.Manifest(Samples()[typeof(StartJob)][0]));
-        Assert.Equal("ShardResult", serializer.Manifest(Samples()[typeof(ShardResult)][0]));
+        Assert.All(manifests, m => Assert.Matches("^[A-Za-z]{1,32}@[0-9]+$", m));
+        Assert.Equal("StartJob@1", serializer.Manifest(Samples()[typeof(StartJob)][0]));
+        Assert.Equal("ShardResult@1", serializer.Manifest(Samples()[typeof(ShardResult)][0]));
     }
 
     // ---------- round trips ----------
@@ -132,7 +132,7 @@ public sealed class SerializerTests : TestKit
         var reused = Enumerable.Repeat((byte)0xAB, exact.Length + 100).ToArray();
 
         var buffer = serializer.ToBinary(message, size => { Assert.Equal(exact.Length, size); return reused; }, out int length);
-        var back = Assert.IsType<ShardResult>(serializer.FromBinary(buffer, length, "ShardResult"));
+        var back = Assert.IsType<ShardResult>(serializer.FromBinary(buffer, length, "ShardResult@1"));
 
         Assert.Same(reused, buffer);
         Assert.Equal(exact.Length, length);
@@ -150,8 +150,8 @@ public sealed class SerializerTests : TestKit
         var serializer = Assert.IsType<ProtocolSerializer>(Sys.Serialization.FindSerializerForType(typeof(TransferChunk)));
         var bytes = serializer.ToBinary(new TransferChunk(1, 0, 1, 3, "t", "", "m", new byte[] { 1, 2, 3 }));
 
-        var view = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, "TransferChunk"));
-        var copy = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, bytes.Length, "TransferChunk"));
+        var view = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, "TransferChunk@1"));
+        var copy = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, bytes.Length, "TransferChunk@1"));
         bytes[^1] = 9; // the last data byte
 
         Assert.Equal(new byte[] { 1, 2, 9 }, view.Data.ToArray());
@@ -258,7 +258,7 @@ public sealed class SerializerTests : TestKit
         // layout: string "j" (2 bytes), long version (8), rank (4), dim (4), data
         BitConverter.TryWriteBytes(bytes.AsSpan(14, 4), int.MaxValue);
 
-        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "ReplicaWeights"));
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "ReplicaWeights@1"));
         Assert.Contains("longer than the message", e.Message);
     }
 
@@ -437,7 +437,7 @@ public sealed class SerializerTests : TestKit
                 Enumerable.Range(0, 300).Select(i => (byte)i).ToArray()),
             // A view into the middle of a larger buffer, as the sender cuts chunks from a payload.
             new TransferChunk(7, 1, 3, 900, "t", "s", "ShardResult", Enumerable.Range(0, 900).Select(i => (byte)(i * 7)).ToArray().AsMemory(300, 300)),
-            new TransferChunk(-1, int.MaxValue, int.MaxValue, 0, Unicode, Unicode, "", ReadOnlyMemory<byte>.Empty),
+            new TransferChunk(-1, int.MaxValue - 1, int.MaxValue, 0, Unicode, Unicode, "", ReadOnlyMemory<byte>.Empty),
             new TransferAck(42, 0),
             new TransferAck(long.MinValue, int.MaxValue),
             DataPlaneQuery.Instance,
