@@ -170,10 +170,11 @@ public sealed partial class SerializerTests
     public void A_bool_byte_other_than_0_or_1_is_corruption()
     {
         var serializer = ProtocolSerializerOf(Sys);
-        var message = new LoadReplica("j", "{}", "mse", FromLogits: true);
+        // FromLogits is the byte before DataHash, which an empty string writes as one length byte.
+        var message = new LoadReplica("j", "{}", "mse", FromLogits: true, DataHash: "");
         var bytes = serializer.ToBinary(message);
-        Assert.Equal(1, bytes[^1]);
-        bytes[^1] = 2;
+        Assert.Equal(1, bytes[^2]);
+        bytes[^2] = 2;
         var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, serializer.Manifest(message)));
         Assert.Contains("bool byte 2", e.Message);
     }

@@ -258,7 +258,7 @@ public sealed class TlsClusterTests(TlsClusterFixture fixture, ITestOutputHelper
         public RogueWorker(TaskCompletionSource<object> registered, string coordinator)
         {
             Receive<WorkerRegistered>(r => registered.TrySetResult(r));
-            Receive<string>(_ => Context.ActorSelection(coordinator).Tell(new RegisterWorker("rogue"), Self));
+            Receive<string>(_ => Context.ActorSelection(coordinator).Tell(new RegisterWorker("rogue", Workers: 1), Self));
         }
 
         public ITimerScheduler Timers { get; set; } = null!;
