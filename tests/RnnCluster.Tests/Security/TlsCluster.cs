@@ -80,7 +80,7 @@ public sealed class TlsClusterFixture : IAsyncLifetime
         File.WriteAllText(patience, "akka.cluster.failure-detector.acceptable-heartbeat-pause = 20s\n");
         Coordinator = Cluster.Start("rnncluster", "coordinator", "--host", "127.0.0.1", "--port", Port.ToString(), "--tls-dir", Certificates.Coordinator, "--config", patience);
         await Coordinator.WaitForOutputAsync("coordinator node at", ProcessCluster.StartTimeout);
-        Worker = Cluster.Start("rnncluster-worker", "--seed", Contact, "--math", "managed", "--tls-dir", Certificates.Worker, "--config", patience);
+        Worker = Cluster.Start("rnncluster-worker", "--seed", Contact, "--workers", "1", "--math", "managed", "--tls-dir", Certificates.Worker, "--config", patience);
         await WaitForWorkersAsync(1);
     }
 
