@@ -16,6 +16,7 @@ public static class Initializers
         foreach (var layer in network.Layers)
         {
             var w = layer.Weights;
+            if (w.Count == 0) continue;
             GlorotUniform(random, parameters.AsSpan(w[0].Offset, w[0].Length), w[0].Shape[0], w[0].Shape[1]);
             if (layer is RecurrentLayer r)
             {

@@ -5,12 +5,17 @@ namespace RnnCluster.Model;
 
 /// <summary>
 /// One layer's description, as it travels to workers and into checkpoints. Kinds:
-/// <c>simple_rnn</c>, <c>lstm</c>, <c>gru</c>, <c>dense</c>.
+/// <c>simple_rnn</c>, <c>lstm</c>, <c>gru</c>, <c>dense</c>, <c>masking</c>.
 /// </summary>
 public sealed record LayerSpec
 {
     public required string Kind { get; init; }
-    public required int Units { get; init; }
+
+    /// <summary>Output width of a recurrent or Dense layer; a masking layer has none (its output is its input).</summary>
+    public int Units { get; init; }
+
+    /// <summary>Masking: a timestep whose features all equal this value is masked (Keras's default 0.0).</summary>
+    public float? MaskValue { get; init; }
 
     /// <summary>SimpleRNN: tanh (default) or relu. Dense: linear (default), tanh, relu, sigmoid, softmax.</summary>
     public string? Activation { get; init; }
@@ -32,6 +37,7 @@ public static class LayerKinds
     public const string Lstm = "lstm";
     public const string Gru = "gru";
     public const string Dense = "dense";
+    public const string Masking = "masking";
 }
 
 /// <summary>A whole model: input width and the layer stack. Serializes to JSON and back.</summary>
@@ -76,6 +82,16 @@ public sealed record ModelSpec
         for (int i = 0; i < Layers.Count; i++)
         {
             var l = Layers[i];
+            if (l.Kind == LayerKinds.Masking)
+            {
+                if (i != 0) throw new ModelException($"layer {i} (masking): a masking layer must be the model's first layer");
+                if (Layers.Count == 1) throw new ModelException("layer 0 (masking): a masking layer needs a layer after it");
+                if (l.Units != 0 || l.Activation is not null || l.ReturnSequences || l.GoBackwards || l.Stateful)
+                    throw new ModelException("layer 0 (masking): takes only mask_value (its output has the input's width)");
+                if (l.MaskValue is { } mv && !float.IsFinite(mv)) throw new ModelException($"layer 0 (masking): mask_value must be finite, got {mv}");
+                continue;
+            }
+            if (l.MaskValue is not null) throw new ModelException($"layer {i} ({l.Kind}): mask_value applies to masking layers only");
             if (l.Units < 1) throw new ModelException($"layer {i} ({l.Kind}): units must be at least 1, got {l.Units}");
             switch (l.Kind)
             {
@@ -93,10 +109,10 @@ public sealed record ModelSpec
                         throw new ModelException($"layer {i} (dense): return_sequences, go_backwards and stateful apply to recurrent layers only");
                     break;
                 default:
-                    throw new ModelException($"layer {i}: unknown kind '{l.Kind}' (expected simple_rnn, lstm, gru or dense)");
+                    throw new ModelException($"layer {i}: unknown kind '{l.Kind}' (expected simple_rnn, lstm, gru, dense or masking)");
             }
         }
-        var names = Enumerable.Range(0, Layers.Count).Select(LayerName).ToList();
+        var names = Enumerable.Range(0, Layers.Count).Where(i => Layers[i].Kind != LayerKinds.Masking).Select(LayerName).ToList();
         var dup = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new ModelException($"two layers are named '{dup.Key}'");
     }
@@ -116,6 +132,10 @@ public sealed record ModelSpec
 
     [JsonIgnore]
     public int OutputWidth => Layers[^1].Units;
+
+    /// <summary>True when the model masks timesteps (a masking layer first), so sequence losses skip masked steps.</summary>
+    [JsonIgnore]
+    public bool IsMasked => Layers.Count > 0 && Layers[0].Kind == LayerKinds.Masking;
 
     [JsonIgnore]
     public bool IsStateful => Layers.Any(l => l.Stateful);
