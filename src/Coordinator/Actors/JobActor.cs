@@ -68,6 +68,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private int _evaluationRound;
     private double _epochLossSum;
     private int _epochRows;
+    // Unmasked output steps of the step in flight (masked sequence models divide by them, as Keras does).
+    private long _keptSteps;
     private double _lastLoss = double.NaN;
     private bool _stopRequested;
     private JobState _state = JobState.WaitingForWorkers;
@@ -230,6 +232,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _ranges = ranges;
         _inflight.Clear();
         _results = new ShardResult?[ranges.Length];
+        _keptSteps = 0;
         for (int i = 0; i < ranges.Length; i++)
         {
             var range = ranges[i];
@@ -237,6 +240,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             var input = _inputs.For(i, range.Count);
             Rows.Gather(_data.X, shardRows, input.X);
             Rows.Gather(_data.Y, shardRows, input.Y);
+            _keptSteps += SequenceMask.KeptSteps(_network.Spec, input.X.Data, range.Count, _data.Timesteps);
             // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (no states).
             if (_stateTable is not null) _stateTable.CopyTo(range, input.States);
             else
@@ -296,7 +300,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             lossSum += results[i].LossSum;
             rows += results[i].Rows;
         }
-        float inverse = 1f / rows;
+        double lossRows = SequenceMask.LossRows(_network.Spec, _keptSteps, rows, _data.Timesteps);
+        float inverse = Network.InverseLossRows(lossRows, rows);
         for (int j = 0; j < gradient.Length; j++) gradient[j] *= inverse;
         _optimizer.Step(_parameters, gradient);
         _version++;
@@ -307,8 +312,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         // Summed: a remote result's gradient array may take a later result (local ones are left to their worker).
         foreach (var r in results) _transfer.Recycle(r.GradientSum);
 
-        _lastLoss = lossSum / rows;
-        _epochLossSum += lossSum;
+        _lastLoss = lossRows > 0 ? lossSum / lossRows : 0;
+        // The epoch's loss weighs each batch's mean loss by its rows (Keras).
+        _epochLossSum += lossRows == rows ? lossSum : _lastLoss * rows;
         _epochRows += rows;
         Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, results.Length));
         _step++;
@@ -370,7 +376,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         var prediction = new Tensor([.. outputs.SelectMany(o => o.Data)], [rows, .. outputs[0].Shape.Skip(1)]);
         var target = Rows.Slice(_data.Y, _evaluationRanges[0].Start, rows);
         bool validation = _trainRows < _data.X.Shape[0];
-        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "");
+        var x = Rows.Slice(_data.X, _evaluationRanges[0].Start, rows);
+        var keep = SequenceMask.OutputKeep(_network.Spec, x.Data, rows, _data.Timesteps);
+        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "", keep);
         _evaluation = [];
         EndEpoch(validation ? evaluation.Loss : null, evaluation.Metrics);
     }

@@ -25,6 +25,9 @@ public sealed record Dataset(Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialSt
 
     /// <summary>The standardisation applied (data.scale "standard"), to map predictions back; null when unscaled.</summary>
     public Standardization? Scaling { get; init; }
+
+    /// <summary>Per-row sequence lengths (npz <c>lengths</c>), or null when every row uses all timesteps; see <see cref="SequenceLengths"/>.</summary>
+    public int[]? Lengths { get; init; }
 }
 
 /// <summary>
@@ -104,7 +107,8 @@ public static class DataLoader
         ArgumentNullException.ThrowIfNull(job);
         IReadOnlyList<int>? units = null;
         if (job.Data.Source == DataSpec.BuiltinSource) units = BuiltinData.StateUnits(job.ModelFor(1));
-        return Load(job.Data, source, new DataLoadOptions { StateUnits = units, Seed = job.Seed, ValidationSplit = job.ValidationSplit });
+        var data = Load(job.Data, source, new DataLoadOptions { StateUnits = units, Seed = job.Seed, ValidationSplit = job.ValidationSplit });
+        return data.Lengths is null ? data : SequenceLengths.Pad(data, job.ModelFor(data.Features));
     }
 
     /// <summary>
@@ -272,7 +276,9 @@ public static class DataLoader
             throw new JobException($"{path}: array '{stray}' is not part of the sequence initial_state0, initial_state1, ... (initial_state{states.Count} is missing)");
 
         string stateText = states.Count == 0 ? "no initial states" : $"{states.Count} initial state(s)";
-        return new Dataset(x, y, states, $"{System.IO.Path.GetFileName(path)}: x {Tensor.FormatShape(x.Shape)}, y {Tensor.FormatShape(y.Shape)}, {stateText}");
+        var lengths = SequenceLengths.Read(arrays, n, x.Shape[1], path);
+        string lengthText = lengths is null ? "" : $", lengths {lengths.Min()}..{lengths.Max()}";
+        return new Dataset(x, y, states, $"{System.IO.Path.GetFileName(path)}: x {Tensor.FormatShape(x.Shape)}, y {Tensor.FormatShape(y.Shape)}, {stateText}{lengthText}") { Lengths = lengths };
     }
 
     private static float[] CheckFinite(float[] values, NpyArray array, string key, string path)
