@@ -1,4 +1,6 @@
+using System.CommandLine;
 using RnnCluster.Client;
+using RnnCluster.CommandLine;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Model.Recurrent;
@@ -7,23 +9,33 @@ using RnnCluster.Protocol;
 
 namespace RnnCluster.Coordinator.Cli;
 
-/// <summary><c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR]</c>: local mode.</summary>
+/// <summary><c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR] [--math mkl|managed]</c>: local mode.</summary>
 public static class TrainCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["workers", "seed", "epochs", "out", "math"];
-    private static readonly HashSet<string> Flags = [];
-
-    public static async Task<int> RunAsync(IEnumerable<string> args, TextWriter output)
+    public static Command Create()
     {
-        var a = new CliArguments(args, ValueOptions, Flags);
-        var job = JobFiles.FromArguments(a);
-        int workers = a.Int("workers", min: 1) ?? Environment.ProcessorCount;
-        var kernels = MathBackend.Start(MathOptions.FromEnvironment(a.Value("math")));
+        var job = new JobArguments(overrides: true);
+        var workers = CliOptions.Int("--workers", "N", "worker actors (default: one per core)", min: 1);
+        var outDir = CliOptions.Text("--out", "DIR", "write weights.npz, model.json, metrics.csv and loss.png to this folder (created if missing)");
+        var math = CliOptions.Math();
+        var command = new Command("train", "train a job in local mode: one process, the coordinator and N worker actors");
+        job.AddTo(command);
+        command.Add(workers);
+        command.Add(outDir);
+        command.Add(math);
+        command.SetAction((result, _) => RunAsync(job.Read(result), result.GetValue(workers) ?? Environment.ProcessorCount,
+            result.GetValue(outDir), result.GetValue(math), result.InvocationConfiguration.Output));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(JobSpec job, int workers, string? outDir, string? math, TextWriter output)
+    {
+        var kernels = MathBackend.Start(MathOptions.FromEnvironment(math));
         output.WriteLine(MathBackend.Describe(kernels));
 
-        var data = JobFiles.LoadData(job);
-        if (a.Value("out") is { } outPath && File.Exists(outPath))
-            throw new JobException($"--out {outPath} is a file; expected a folder (it is created if missing)");
+        var data = JobArguments.LoadData(job);
+        if (outDir is not null && File.Exists(outDir))
+            throw new JobException($"--out {outDir} is a file; expected a folder (it is created if missing)");
         output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; local mode with {workers} worker(s)");
         // Local mode knows its workers: wait for all of them so every run of the job cuts the same shards.
         job = job with { MinWorkers = workers };
@@ -31,7 +43,7 @@ public static class TrainCommand
         await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING");
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
-        int exitCode = await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output);
+        int exitCode = await JobFollower.FollowAsync(handle, job, data, outDir, output);
         // With more than one MKL thread, say whether the second core was used (the local workers run in this process).
         if (kernels.Kind == MathKind.Mkl && Mkl.ConfiguredThreads > 1)
             output.WriteLine($"recurrent passes split over two threads: {TimeLoopThreads.SplitPasses}");
@@ -73,28 +85,6 @@ public static class JobFollower
             }
         }
         throw new JobException("the job's progress stream ended without a result");
-    }
-}
-
-/// <summary>Job-file handling shared by the commands.</summary>
-public static class JobFiles
-{
-    /// <summary>The JOB argument (or the built-in default job) with --seed and --epochs applied.</summary>
-    public static JobSpec FromArguments(CliArguments a)
-    {
-        if (a.Positional.Count > 1) throw new UsageException($"expected at most one JOB file, got {a.Positional.Count}");
-        var job = a.Positional.Count == 1 ? JobSpec.Load(a.Positional[0]) : DefaultJob.Spec;
-        if (a.Int("seed") is { } seed) job = job with { Seed = seed };
-        if (a.Int("epochs", min: 1) is { } epochs) job = job with { Epochs = epochs };
-        return job;
-    }
-
-    /// <summary>Loads and checks the job's data against its model before anything starts.</summary>
-    public static Dataset LoadData(JobSpec job)
-    {
-        var data = DataLoader.Load(job, job.Name);
-        DataLoader.CheckFits(data, job);
-        return data;
     }
 }
 
