@@ -1,4 +1,5 @@
 using RnnCluster.Model;
+using RnnCluster.Model.Recurrent;
 using RnnCluster.Numerics;
 using Xunit;
 using Xunit.Abstractions;
@@ -199,6 +200,39 @@ public sealed class MaskingTests(ITestOutputHelper output)
         ModelTestData.AssertClose(alone.Output.Doubles(), padded.Output.Data.AsSpan(0, 1).ToArray().Doubles(), 1e-6, 1e-3, "last output");
         for (int k = 0; k < alone.FinalStates.Count; k++)
             ModelTestData.AssertClose(alone.FinalStates[k].Doubles(), padded.FinalStates[k].Data.AsSpan(0, 4).ToArray().Doubles(), 1e-6, 1e-3, $"final state {k}");
+    }
+
+    [Theory]
+    [InlineData(Padding.Trailing)]
+    [InlineData(Padding.Leading)]
+    [InlineData(Padding.Holes)]
+    public void The_two_thread_row_split_gives_the_one_thread_results(Padding padding)
+    {
+        // Batch 20: the split cuts rows at 10, so masked blocks fall on both sides of it and across it.
+        var spec = new ModelSpec { InputFeatures = 2, Layers = [Mask, Lstm(4, seq: true), Gru(3, seq: true, back: true), Dense(2)] };
+        var random = new Random(44);
+        var keep = Keep(padding, 20, 6, random);
+        var x = PaddedInput(random, keep, 2);
+        var y = ModelTestData.Uniform(random, -1, 1, 20, 6, 2);
+        BatchGradients Run(int threads)
+        {
+            var model = Sequential.FromSpec(spec, new ManagedKernels(threads), 44);
+            ModelTestData.RandomizeWeights(model, new Random(45));
+            model.Compile("mse", new Sgd());
+            return model.ComputeGradients(x, y, ModelTestData.RandomStates(model, new Random(46), 20));
+        }
+        long before = TimeLoopThreads.SplitPasses;
+        var one = Run(1);
+        var two = Run(2);
+        Assert.True(TimeLoopThreads.SplitPasses > before, "the two-thread run did not split");
+        Assert.Equal(one.LossRows, two.LossRows);
+        ModelTestData.AssertClose([one.LossSum], [two.LossSum], 1e-6, 1e-3, "loss");
+        ModelTestData.AssertClose(one.GradientSum.Doubles(), two.GradientSum.Doubles(), 1e-5, 1e-2, "gradients");
+        for (int k = 0; k < one.FinalStates.Length; k++)
+        {
+            Assert.Equal(one.FinalStates[k].Data, two.FinalStates[k].Data);
+            ModelTestData.AssertClose(one.InitialStateGradients[k].Doubles(), two.InitialStateGradients[k].Doubles(), 1e-5, 1e-2, $"state grad {k}");
+        }
     }
 
     [Fact]
