@@ -135,7 +135,12 @@ function forward(c, weights, x, states) {
     const name = layerName(c, i);
     const w = {};
     for (const key of ['kernel', 'recurrent_kernel', 'bias']) if (weights[`${name}.${key}`]) w[key] = weights[`${name}.${key}`];
-    if (layer.kind === 'masking') {
+    if (layer.kind === 'embedding') {
+      // Keras Embedding: x holds one token id per step (B, T, 1); mask_zero masks token 0.
+      const ids = tf.cast(tf.squeeze(h, [2]), 'int32');
+      if (layer.mask_zero) mask = tf.cast(tf.notEqual(ids, 0), 'float32');
+      h = tf.gather(weights[`${name}.embeddings`], ids);
+    } else if (layer.kind === 'masking') {
       // Keras Masking: a step is masked when every feature equals mask_value; the output is input * mask.
       mask = tf.cast(tf.any(tf.notEqual(h, layer.mask_value ?? 0), -1), 'float32');
       h = tf.mul(h, mask.expandDims(-1));
@@ -176,6 +181,11 @@ function weightShapes(c) {
   c.model.layers.forEach((layer, i) => {
     const name = layerName(c, i);
     if (layer.kind === 'masking') return;
+    if (layer.kind === 'embedding') {
+      shapes.push([`${name}.embeddings`, [layer.input_dim, layer.output_dim]]);
+      width = layer.output_dim;
+      return;
+    }
     const u = layer.units;
     if (layer.kind === 'dense') {
       shapes.push([`${name}.kernel`, [width, u]], [`${name}.bias`, [u]]);
@@ -207,6 +217,11 @@ function paddedInput(random, kept, features, maskValue) {
     for (let s = 0; s < t; s++)
       if (!kept[r][s]) values[r][s] = new Array(features).fill(maskValue);
   return tf.tensor(values);
+}
+
+/** Token ids (B, T, 1) in [1, vocabulary) where kept, 0 (padding) elsewhere. */
+function tokenInput(random, kept, vocabulary) {
+  return tf.tensor(kept.map(row => row.map(on => [on ? 1 + Math.floor(random() * (vocabulary - 1)) : 0])));
 }
 
 function trailing(lengths, t) {
@@ -252,6 +267,18 @@ const CASES = [
     kept: trailing([4, 2, 3], 4), seed: 105, crossCheckStates: true,
   },
   {
+    name: 'embedding_mask_zero_gru',
+    about: 'Embedding(9, 3, mask_zero) over post-padded token rows (lengths 5, 2, 4, 0) -> GRU(4, return_sequences, reset_after) -> Dense(2); non-zero initial state',
+    model: { input_features: 1, layers: [{ kind: 'embedding', input_dim: 9, output_dim: 3, mask_zero: true }, { kind: 'gru', units: 4, return_sequences: true }, { kind: 'dense', units: 2 }] },
+    kept: trailing([5, 2, 4, 0], 5), tokens: 9, seed: 107,
+  },
+  {
+    name: 'embedding_mask_zero_lstm',
+    about: 'Embedding(8, 4, mask_zero) over post-padded token rows (lengths 6, 3, 1) -> LSTM(3) -> Dense(1); non-zero initial states',
+    model: { input_features: 1, layers: [{ kind: 'embedding', input_dim: 8, output_dim: 4, mask_zero: true }, { kind: 'lstm', units: 3 }, { kind: 'dense', units: 1 }] },
+    kept: trailing([6, 3, 1], 6), tokens: 8, seed: 108, crossCheckStates: true,
+  },
+  {
     name: 'masked_lstm_stateful',
     about: 'stateful LSTM(3) over two batches of post-padded rows: the second batch starts from the first batch\'s '
       + 'last unmasked states (lengths 4, 2, 1 then 2, 4, 3)',
@@ -267,7 +294,7 @@ function build(c) {
   const slots = stateSlots(c);
   const batch = c.kept.length, t = c.kept[0].length, d = c.model.input_features;
   const states = slots.map(([, , u]) => uniform(random, [batch, u], 0.5));
-  const x = paddedInput(random, c.kept, d, 0);
+  const x = c.tokens ? tokenInput(random, c.kept, c.tokens) : paddedInput(random, c.kept, d, 0);
   const probe = forward(c, weights, x, states);
   const y = uniform(random, probe.prediction.shape, 1);
 
@@ -298,7 +325,7 @@ function build(c) {
   slots.forEach(([i, s], k) => put(`expected.grad.layer${i}.initial_state${s}`, grads[names.length + k]));
   let second = null;
   if (c.kept2) {
-    const x2 = paddedInput(random, c.kept2, d, 0);
+    const x2 = c.tokens ? tokenInput(random, c.kept2, c.tokens) : paddedInput(random, c.kept2, d, 0);
     second = forward(c, weights, x2, result.finals);
     put('stateful.x2', x2);
     entries.push(['stateful.lengths2', npz.int32([batch], c.kept2.map(r => r.filter(Boolean).length))]);
@@ -320,6 +347,8 @@ function crossCheck(c, weights, x, states, result, second) {
     const first = i === 0 ? { batchInputShape: [batch, t, c.model.input_features] } : {};
     switch (l.kind) {
       case 'masking': return tf.layers.masking({ maskValue: l.mask_value, ...first });
+      // tfjs's Embedding takes ids (B, T): the cross-check feeds x without its feature axis.
+      case 'embedding': return tf.layers.embedding({ inputDim: l.input_dim, outputDim: l.output_dim, maskZero: !!l.mask_zero, batchInputShape: [batch, t] });
       case 'dense': return tf.layers.dense({ units: l.units });
       default: {
         const args = { units: l.units, returnSequences: !!l.return_sequences, goBackwards: !!l.go_backwards, stateful: true, ...first };
@@ -332,6 +361,10 @@ function crossCheck(c, weights, x, states, result, second) {
   c.model.layers.forEach((l, i) => {
     const name = layerName(c, i);
     if (l.kind === 'masking') return;
+    if (l.kind === 'embedding') {
+      ordered.push(weights[`${name}.embeddings`]);
+      return;
+    }
     ordered.push(weights[`${name}.kernel`]);
     if (l.kind !== 'dense') ordered.push(weights[`${name}.recurrent_kernel`]);
     ordered.push(weights[`${name}.bias`]);
@@ -354,11 +387,12 @@ function crossCheck(c, weights, x, states, result, second) {
     const diff = tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
     if (!(diff < 2e-6)) throw new Error(`${c.name}: tfjs layers disagree on ${what} by ${diff}`);
   };
-  check('prediction', model.predict(x), expected.prediction);
+  const feed = v => (c.tokens ? tf.squeeze(v, [2]) : v);
+  check('prediction', model.predict(feed(x)), expected.prediction);
   for (const [layer, count, at] of recurrent)
     for (let k = 0; k < count; k++) check(`state ${at + k}`, layer.states_[k], expected.finals[at + k]);
   if (stateful && useStates) {
-    check('stateful prediction2', model.predict(second.x2), second.prediction);
+    check('stateful prediction2', model.predict(feed(second.x2)), second.prediction);
     for (const [layer, count, at] of recurrent)
       for (let k = 0; k < count; k++) check(`stateful state ${at + k}`, layer.states_[k], second.finals[at + k]);
   }

@@ -248,9 +248,11 @@ public static class DataLoader
             : throw new JobException($"{path}: no array '{key}' ({field}; the file holds {(arrays.Count == 0 ? "no arrays" : string.Join(", ", arrays.Keys))})");
 
         var xArray = Get(spec.EffectiveXKey, "data.x_key");
-        if (xArray.Rank != 3)
-            throw new JobException($"{path}: {spec.EffectiveXKey} has shape {NpyArray.FormatShape(xArray.Shape)}; expected (samples, timesteps, features)");
-        var x = new Tensor(CheckFinite(xArray.ToFloats(), xArray, spec.EffectiveXKey, path), xArray.Shape);
+        // Token ids for an embedding: integers (samples, timesteps), one feature per step.
+        bool tokens = xArray.Rank == 2 && xArray.DType is not (NpyDType.Float32 or NpyDType.Float64 or NpyDType.Bool);
+        if (xArray.Rank != 3 && !tokens)
+            throw new JobException($"{path}: {spec.EffectiveXKey} has shape {NpyArray.FormatShape(xArray.Shape)}; expected (samples, timesteps, features), or integer token ids (samples, timesteps)");
+        var x = new Tensor(CheckFinite(xArray.ToFloats(), xArray, spec.EffectiveXKey, path), tokens ? [.. xArray.Shape, 1] : xArray.Shape);
         int n = x.Shape[0];
         if (n == 0) throw new JobException($"{path}: {spec.EffectiveXKey} has no rows");
 

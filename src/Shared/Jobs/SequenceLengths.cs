@@ -36,9 +36,8 @@ public static class SequenceLengths
     public static Dataset Pad(Dataset data, ModelSpec model)
     {
         if (data.Lengths is not { } lengths) return data;
-        if (!model.IsMasked)
-            throw new JobException($"the data gives per-row lengths ({Key}) but the model has no masking layer: put {{\"kind\": \"masking\"}} first in model.layers");
-        float maskValue = model.Layers[0].MaskValue ?? 0f;
+        if (model.InputMaskValue is not { } maskValue)
+            throw new JobException($"the data gives per-row lengths ({Key}) but the model has no masking layer: put {{\"kind\": \"masking\"}} first in model.layers (or an embedding with mask_zero)");
         int t = data.Timesteps, f = data.Features;
         var x = data.X.Clone();
         for (int b = 0; b < lengths.Length; b++)

@@ -155,6 +155,21 @@ internal sealed class DenseLayer : RuntimeLayer
     }
 }
 
+/// <summary>Buffers of a layer that computes the mask (masking, embedding with mask_zero): its output and the mask of each step.</summary>
+internal class MaskSourceBuffers(int batch, int timesteps, int width) : LayerBuffers(batch, timesteps)
+{
+    public float[] Out { get; } = new float[batch * timesteps * width];
+
+    /// <summary>Time-major T*B: 1 = step kept, 0 = masked.</summary>
+    public float[] Mask { get; } = new float[batch * timesteps];
+
+    /// <summary>False when no step of the pass is masked: the layers after it then run unmasked.</summary>
+    public bool AnyMasked { get; set; }
+
+    public override ReadOnlySpan<float> Output => Out;
+    public override float[]? OutputMask => AnyMasked ? Mask : null;
+}
+
 /// <summary>
 /// Keras Masking: a timestep whose features all equal <c>mask_value</c> is masked for the layers
 /// after it; the output is the input times the mask (masked steps become zeros).
@@ -167,30 +182,12 @@ internal sealed class MaskingLayer(int index, LayerSpec spec, int inputWidth) : 
     public override bool OutputIsSequence => true;
     public override IReadOnlyList<WeightInfo> Weights { get; } = [];
 
-    private sealed class Buffers : LayerBuffers
-    {
-        public Buffers(int batch, int timesteps, int width) : base(batch, timesteps)
-        {
-            Out = new float[batch * timesteps * width];
-            Mask = new float[batch * timesteps];
-            InputGrad = new float[batch * timesteps * width];
-        }
-
-        public float[] Out { get; }
-        public float[] Mask { get; }
-
-        /// <summary>False when no step of the pass is masked: the layers after it then run unmasked.</summary>
-        public bool AnyMasked { get; set; }
-
-        public override ReadOnlySpan<float> Output => Out;
-        public override float[]? OutputMask => AnyMasked ? Mask : null;
-    }
-
-    public override LayerBuffers Allocate(int batch, int timesteps) => new Buffers(batch, timesteps, InputWidth);
+    public override LayerBuffers Allocate(int batch, int timesteps) =>
+        new MaskSourceBuffers(batch, timesteps, InputWidth) { InputGrad = new float[batch * timesteps * InputWidth] };
 
     public override void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, LayerBuffers buffers)
     {
-        var b = (Buffers)buffers;
+        var b = (MaskSourceBuffers)buffers;
         int f = InputWidth;
         bool any = false;
         for (int q = 0; q < b.Mask.Length; q++)
@@ -212,7 +209,7 @@ internal sealed class MaskingLayer(int index, LayerSpec spec, int inputWidth) : 
         ReadOnlySpan<float> outputGrad, LayerBuffers buffers, Span<float> inputGrad)
     {
         if (inputGrad.IsEmpty) return;
-        var b = (Buffers)buffers;
+        var b = (MaskSourceBuffers)buffers;
         int f = InputWidth;
         for (int q = 0; q < b.Mask.Length; q++)
         {

@@ -30,9 +30,12 @@ public sealed class Network
             var l = spec.Layers[i];
             RuntimeLayer layer = l.IsRecurrent
                 ? new RecurrentLayer(i, l, spec.LayerName(i), width, ref offset, kernels)
-                : l.Kind == LayerKinds.Masking
-                    ? new MaskingLayer(i, l, width)
-                    : new DenseLayer(i, l, spec.LayerName(i), width, sequence, ref offset, kernels);
+                : l.Kind switch
+                {
+                    LayerKinds.Masking => new MaskingLayer(i, l, width),
+                    LayerKinds.Embedding => new EmbeddingLayer(i, l, spec.LayerName(i), width, ref offset),
+                    _ => new DenseLayer(i, l, spec.LayerName(i), width, sequence, ref offset, kernels),
+                };
             if (layer is RecurrentLayer r)
                 for (int s = 0; s < r.Cell.StateCount; s++) slots.Add(new StateSlot(i, s, l.Units));
             layers.Add(layer);

@@ -2,7 +2,7 @@ namespace RnnCluster.Model;
 
 /// <summary>
 /// Which output steps of a masked model count, from its input alone: the mask a model's first
-/// layer (Keras Masking) computes from x reaches its output unchanged when the output is a
+/// layer (Keras Masking, or Embedding with mask_zero) computes from x reaches its output unchanged when the output is a
 /// sequence (recurrent layers that return sequences pass their input mask on, Dense passes it
 /// through), so the coordinator can weigh a global batch, or score predictions, without
 /// running the model. Keras averages a masked sequence loss over the unmasked steps of the whole
@@ -16,9 +16,8 @@ public static class SequenceMask
     /// </summary>
     public static float[]? OutputKeep(ModelSpec spec, ReadOnlySpan<float> x, int batch, int timesteps)
     {
-        if (!spec.IsMasked || !spec.OutputIsSequence) return null;
+        if (spec.InputMaskValue is not { } maskValue || !spec.OutputIsSequence) return null;
         int f = spec.InputFeatures;
-        float maskValue = spec.Layers[0].MaskValue ?? 0f;
         var keep = new float[batch * timesteps];
         bool any = false;
         for (int q = 0; q < keep.Length; q++)

@@ -44,6 +44,10 @@ public sealed class Gru(int units, bool returnSequences = false, bool goBackward
 public sealed class Dense(int units, string activation = "linear")
     : Layer(new LayerSpec { Kind = LayerKinds.Dense, Units = units, Activation = activation });
 
+/// <summary>Keras Embedding for token ids (one feature per timestep); <paramref name="maskZero"/> masks token 0's steps (first layer only).</summary>
+public sealed class Embedding(int inputDim, int outputDim, bool maskZero = false)
+    : Layer(new LayerSpec { Kind = LayerKinds.Embedding, InputDim = inputDim, OutputDim = outputDim, MaskZero = maskZero });
+
 /// <summary>Keras Masking: timesteps whose features all equal <paramref name="maskValue"/> are skipped by the layers after it (first layer only).</summary>
 public sealed class Masking(float maskValue = 0f)
     : Layer(new LayerSpec { Kind = LayerKinds.Masking, MaskValue = maskValue });

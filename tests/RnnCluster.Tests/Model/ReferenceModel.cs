@@ -82,6 +82,17 @@ public sealed class ReferenceModel
                         if (!mask[b][t]) seq![b][t] = new double[width];
                 continue;
             }
+            if (layer.Kind == "embedding")
+            {
+                // Keras Embedding: row id of the table; mask_zero masks token 0.
+                var table = Weights[name + ".embeddings"];
+                int e = layer.OutputDim!.Value;
+                var ids = seq!.Select(row => row.Select(v => (int)v[0]).ToArray()).ToArray();
+                seq = [.. ids.Select(row => row.Select(id => table.AsSpan(id * e, e).ToArray()).ToArray())];
+                if (layer.MaskZero) mask = [.. ids.Select(row => row.Select(id => id != 0).ToArray())];
+                width = e;
+                continue;
+            }
             if (IsRecurrent(layer.Kind))
             {
                 if (seq is null) throw new InvalidOperationException("a recurrent layer needs a sequence");
