@@ -156,3 +156,35 @@ public sealed class VariableLengthJobTests(ITestOutputHelper output) : IDisposab
         Assert.True(MaxRelativeDifference([.. unmasked.GetWeights().Select((p, i) => new KeyValuePair<string, Tensor>(fit[i].Key, p.Value))], fit) > 1e-3);
     }
 }
+
+/// <summary>jobs/sunspots-varlen.json: variable-length histories of real data, masked, trained with Fit.</summary>
+public sealed class SunspotsVarlenJobTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void Sunspots_varlen_loads_masks_its_padding_and_beats_persistence()
+    {
+        var path = Jobs.JobTestSupport.JobFile("sunspots-varlen.json");
+        var job = JobSpec.Load(path);
+        var data = DataLoader.Load(job, path);
+        Assert.Equal([268, 40, 2], data.X.Shape);
+        Assert.Equal(8, data.Lengths!.Min());
+        Assert.Equal(40, data.Lengths!.Max());
+        DataLoader.CheckFits(data, job);
+
+        var model = Sequential.FromSpec(job.ModelFor(data.Features), new MklKernels(), job.Seed);
+        model.Compile(job.CreateLoss(), job.Optimizer.Create());
+        var history = model.Fit(data.X, data.Y, job.BatchSize, job.Epochs, job.Shuffle, job.ValidationSplit);
+
+        // Persistence (next year = the row's last year) on the validation rows.
+        int val = (int)(data.Rows * job.ValidationSplit), start = data.Rows - val;
+        double persistence = 0;
+        for (int r = start; r < data.Rows; r++)
+        {
+            double last = data.X.Data[(r * 40 + data.Lengths![r] - 1) * 2], next = data.Y.Data[r];
+            persistence += (next - last) * (next - last);
+        }
+        persistence /= val;
+        output.WriteLine($"val_loss {string.Join(", ", history.ValidationLoss.Select(l => l.ToString("0.0000")))}; persistence {persistence:0.0000}");
+        Assert.True(history.ValidationLoss[^1] < persistence, $"val_loss {history.ValidationLoss[^1]:0.0000} does not beat persistence {persistence:0.0000}");
+    }
+}
