@@ -64,6 +64,8 @@ public static class DataLoader
     {
         ArgumentNullException.ThrowIfNull(d);
         ArgumentNullException.ThrowIfNull(job);
+        Security.ResourceLimits.Current.CheckDataBytes(
+            sizeof(float) * (d.X.Data.LongLength + d.Y.Data.LongLength + d.InitialStates.Sum(s => s.Data.LongLength)), $"the data ({d.Description})");
         if (d.X.Rank != 3)
             throw new JobException($"x has shape {Tensor.FormatShape(d.X.Shape)}; expected (samples, timesteps, features)");
         ILoss loss;

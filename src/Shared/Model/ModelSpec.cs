@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using RnnCluster.Security;
 
 namespace RnnCluster.Model;
 
@@ -81,10 +82,16 @@ public sealed record ModelSpec
         return spec;
     }
 
-    /// <summary>Checks kinds, units and stacking; throws <see cref="ModelException"/> naming the layer.</summary>
-    public void Validate()
+    /// <summary>
+    /// Checks kinds, units, stacking and the size against <paramref name="limits"/> (default: the
+    /// process's <see cref="ResourceLimits.Current"/>); throws <see cref="ModelException"/> naming the layer.
+    /// </summary>
+    public void Validate(ResourceLimits? limits = null)
     {
         if (InputFeatures < 1) throw new ModelException($"model input_features must be at least 1, got {InputFeatures}");
+        limits ??= ResourceLimits.Current;
+        if (InputFeatures > limits.MaxUnitsPerLayer)
+            throw new ModelException($"model input_features {InputFeatures} is above the limit of {limits.MaxUnitsPerLayer} ({ResourceLimits.MaxUnitsVariable})");
         if (Layers is null || Layers.Count == 0) throw new ModelException("model has no layers");
         for (int i = 0; i < Layers.Count; i++)
             if (Layers[i] is null) throw new ModelException($"layer {i} is null");
@@ -116,6 +123,8 @@ public sealed record ModelSpec
             if (l.InputDim is not null || l.OutputDim is not null || l.MaskZero)
                 throw new ModelException($"layer {i} ({l.Kind}): input_dim, output_dim and mask_zero apply to embedding layers only");
             if (l.Units < 1) throw new ModelException($"layer {i} ({l.Kind}): units must be at least 1, got {l.Units}");
+            if (l.Units > limits.MaxUnitsPerLayer)
+                throw new ModelException($"layer {i} ({l.Kind}): units {l.Units} is above the limit of {limits.MaxUnitsPerLayer} units per layer ({ResourceLimits.MaxUnitsVariable})");
             switch (l.Kind)
             {
                 case LayerKinds.SimpleRnn or LayerKinds.Lstm or LayerKinds.Gru:
@@ -135,9 +144,43 @@ public sealed record ModelSpec
                     throw new ModelException($"layer {i}: unknown kind '{l.Kind}' (expected simple_rnn, lstm, gru, dense, masking or embedding)");
             }
         }
+        long parameters = ParameterCount();
+        if (parameters > limits.MaxParameters)
+            throw new ModelException($"the model has {parameters:N0} parameters, above the limit of {limits.MaxParameters:N0} ({ResourceLimits.MaxParametersVariable})");
         var names = Enumerable.Range(0, Layers.Count).Where(i => Layers[i].Kind != LayerKinds.Masking).Select(LayerName).ToList();
         var dup = names.GroupBy(n => n).FirstOrDefault(g => g.Count() > 1);
         if (dup is not null) throw new ModelException($"two layers are named '{dup.Key}'");
+    }
+
+    /// <summary>
+    /// Weights of the model, counted in 64 bits (units are checked against the limit first, so
+    /// this cannot overflow): kernel D x G H, recurrent kernel H x G H and bias G H per recurrent
+    /// layer with G = 1, 4, 3 (SimpleRNN, LSTM, GRU; GRU's reset_after bias has two rows), D x O + O per Dense layer.
+    /// </summary>
+    public long ParameterCount()
+    {
+        long total = 0, width = InputFeatures;
+        foreach (var l in Layers)
+        {
+            // Masking adds no weights and keeps the width; Embedding maps each token to output_dim values.
+            if (l.Kind == LayerKinds.Masking) continue;
+            if (l.Kind == LayerKinds.Embedding)
+            {
+                total += (long)(l.InputDim ?? 0) * (l.OutputDim ?? 0);
+                width = l.OutputDim ?? 0;
+                continue;
+            }
+            long h = l.Units;
+            total += l.Kind switch
+            {
+                LayerKinds.SimpleRnn => h * (width + h) + h,
+                LayerKinds.Lstm => 4 * h * (width + h) + 4 * h,
+                LayerKinds.Gru => 3 * h * (width + h) + 6 * h,
+                _ => width * h + h,
+            };
+            width = h;
+        }
+        return total;
     }
 
     /// <summary>True when the model's output has a time axis (B, T, O).</summary>

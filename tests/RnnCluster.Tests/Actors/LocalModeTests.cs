@@ -212,17 +212,15 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         var rejected = await Assert.ThrowsAsync<RnnClusterException>(() => local.Client.StartJobAsync(job, bad));
         Assert.Contains("label 7 is not a class index in [0, 3)", rejected.Message);
 
-        // A job actor given the data directly, on the local mode's real workers: shard 1 (rows 4..7)
-        // holds the bad label, so worker-2 throws in ShardMath and the job fails with its message.
-        var workers = new List<IActorRef>();
-        foreach (var name in new[] { "worker-1", "worker-2" })
-            workers.Add(await local.System.ActorSelection($"/user/{name}").ResolveOne(Wait));
+        // A job actor given the data directly, on the local mode's real node: shard 1 (rows 4..7)
+        // holds the bad label, so its second compute actor throws in ShardMath and the job fails with its message.
+        var node = await local.System.ActorSelection("/user/node").ResolveOne(Wait);
         var (sink, events) = EventSinks.Start(local.System);
-        var actor = local.System.ActorOf(JobActor.Props("direct", job, bad, workers, sink), "job-direct");
+        var actor = local.System.ActorOf(JobActor.Props("direct", job, bad, [new WorkerNodeRef(node, 2)], sink), "job-direct");
         var log = await EventSinks.UntilEnd(events, JobTimeout);
         var failed = Assert.IsType<JobFailed>(log[^1]);
         output.WriteLine(failed.Reason);
-        Assert.Contains("worker-2", failed.Reason);
+        Assert.Contains("node/compute-2", failed.Reason);
         Assert.Contains("sparse target 7 at vector 2 is not a class index in [0, 3)", failed.Reason);
         Assert.DoesNotContain(log, e => e is StepCompleted);
         var status = await actor.Ask<JobStatus>(new GetJobStatus("direct"), Wait);
