@@ -79,6 +79,23 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private int _evaluationRound;
     private double _epochLossSum;
     private int _epochRows;
+    // Unmasked output steps of the step in flight (masked sequence models divide by them, as Keras does).
+    private long _keptSteps;
+    private long[]? _rowKeptSteps;
+
+    /// <summary>
+    /// Each data row's unmasked output steps, counted once per job: a masked sequence loss is divided
+    /// by their sum over the global batch, whichever nodes compute its rows.
+    /// </summary>
+    private long[] RowKeptSteps()
+    {
+        if (_rowKeptSteps is not null) return _rowKeptSteps;
+        int rows = _data.X.Shape[0], stride = _data.X.Data.Length / Math.Max(rows, 1);
+        var kept = new long[rows];
+        for (int r = 0; r < rows; r++)
+            kept[r] = SequenceMask.KeptSteps(_network.Spec, _data.X.Data.AsSpan(r * stride, stride), 1, _data.Timesteps);
+        return _rowKeptSteps = kept;
+    }
     private double _lastLoss = double.NaN;
     private bool _stopRequested;
     private JobState _state = JobState.WaitingForWorkers;
@@ -253,6 +270,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         var layout = BlockLayout.Lay(rows.Length, [.. _workers.Select(w => w.Workers)], _fanOut);
         _inflight.Clear();
         _stepNodes.Clear();
+        _keptSteps = 0;
+        foreach (int row in rows) _keptSteps += RowKeptSteps()[row];
         var shardIds = new long[layout.Length];
         for (int i = 0; i < layout.Length; i++) shardIds[i] = _nextShardId++;
         var roots = layout.Where(b => b.Parent < 0).ToArray();
@@ -326,7 +345,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             lossSum += results[i].LossSum;
             rows += results[i].Rows;
         }
-        float inverse = 1f / rows;
+        double lossRows = SequenceMask.LossRows(_network.Spec, _keptSteps, rows, _data.Timesteps);
+        float inverse = Network.InverseLossRows(lossRows, rows);
         for (int j = 0; j < gradient.Length; j++) gradient[j] *= inverse;
         _optimizer.Step(_parameters, gradient);
         _version++;
@@ -337,8 +357,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         // Summed: a remote result's gradient array may take a later result (local ones are left to their worker).
         foreach (var r in results) _transfer.Recycle(r.GradientSum);
 
-        _lastLoss = lossSum / rows;
-        _epochLossSum += lossSum;
+        _lastLoss = lossRows > 0 ? lossSum / lossRows : 0;
+        // The epoch's loss weighs each batch's mean loss by its rows (Keras).
+        _epochLossSum += lossRows == rows ? lossSum : _lastLoss * rows;
         _epochRows += rows;
         Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, Math.Min(WorkerCount, rows)));
         _step++;
@@ -404,7 +425,9 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         var prediction = new Tensor([.. outputs.SelectMany(o => o.Data)], [rows, .. outputs[0].Shape.Skip(1)]);
         var target = Rows.Slice(_data.Y, _evaluationRanges[0].Start, rows);
         bool validation = _trainRows < _data.X.Shape[0];
-        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "");
+        var x = Rows.Slice(_data.X, _evaluationRanges[0].Start, rows);
+        var keep = SequenceMask.OutputKeep(_network.Spec, x.Data, rows, _data.Timesteps);
+        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "", keep);
         _evaluation = [];
         EndEpoch(validation ? evaluation.Loss : null, evaluation.Metrics);
     }

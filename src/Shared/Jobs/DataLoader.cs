@@ -33,7 +33,8 @@ public static class DataLoader
         ArgumentNullException.ThrowIfNull(job);
         IReadOnlyList<int>? units = null;
         if (job.Data.Source == DataSpec.BuiltinSource) units = BuiltinData.StateUnits(job.ModelFor(1));
-        return Load(job.Data, source, new DataLoadOptions { StateUnits = units, Seed = job.Seed, ValidationSplit = job.ValidationSplit });
+        var data = Load(job.Data, source, new DataLoadOptions { StateUnits = units, Seed = job.Seed, ValidationSplit = job.ValidationSplit });
+        return data.Lengths is null ? data : SequenceLengths.Pad(data, job.ModelFor(data.Features));
     }
 
     /// <summary>

@@ -63,7 +63,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
     }
 
     /// <summary>Trains a job in a fresh local mode with <paramref name="workers"/> workers; returns the final weights.</summary>
-    private static async Task<IReadOnlyList<KeyValuePair<string, Tensor>>> TrainLocal(JobSpec job, Dataset data, int workers, string name, bool serializeMessages = true)
+    internal static async Task<IReadOnlyList<KeyValuePair<string, Tensor>>> TrainLocal(JobSpec job, Dataset data, int workers, string name, bool serializeMessages = true)
     {
         await using var local = await StartLocal(workers, name, serializeMessages);
         using var handle = await local.Client.StartWatchedJobAsync(job with { MinWorkers = workers }, data);
@@ -78,7 +78,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
     }
 
     /// <summary>The same job with <see cref="Sequential.Fit"/> in this process.</summary>
-    private static IReadOnlyList<KeyValuePair<string, Tensor>> TrainFit(JobSpec job, Dataset data)
+    internal static IReadOnlyList<KeyValuePair<string, Tensor>> TrainFit(JobSpec job, Dataset data)
     {
         var model = Sequential.FromSpec(job.ModelFor(data.Features), Kernels, job.Seed);
         model.Compile(job.CreateLoss(), job.Optimizer.Create());
@@ -88,7 +88,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         return model.GetWeights();
     }
 
-    private static byte[] NpzBytes(IReadOnlyList<KeyValuePair<string, Tensor>> weights)
+    internal static byte[] NpzBytes(IReadOnlyList<KeyValuePair<string, Tensor>> weights)
     {
         var path = Path.Combine(Path.GetTempPath(), $"rnncluster-test-{Guid.NewGuid():N}.npz");
         try
@@ -102,7 +102,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         }
     }
 
-    private static void AssertSameWeights(IReadOnlyList<KeyValuePair<string, Tensor>> expected, IReadOnlyList<KeyValuePair<string, Tensor>> actual, string what)
+    internal static void AssertSameWeights(IReadOnlyList<KeyValuePair<string, Tensor>> expected, IReadOnlyList<KeyValuePair<string, Tensor>> actual, string what)
     {
         Assert.Equal(expected.Select(p => p.Key), actual.Select(p => p.Key));
         for (int i = 0; i < expected.Count; i++) AssertTensor(expected[i].Value, actual[i].Value, $"{what}: {expected[i].Key}");
