@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes tests/fixtures/keras/keras_question.keras: the model of the Keras question this product
+"""Writes tests/fixtures/interop/keras_question.keras: the model of the Keras question this product
 grew from, a SimpleRNN whose initial state is a second model input, then Dense:
 
     x = keras.Input(shape=(20, 1), name="x")

@@ -44,10 +44,10 @@ public sealed class InteropCliTests
     public async Task The_keras_question_archive_exports_to_onnx_and_onnx_runtime_gives_keras_numbers()
     {
         var dir = TempDir();
-        var archive = Path.Combine(AppContext.BaseDirectory, "fixtures", "keras", "keras_question.keras");
+        var archive = Path.Combine(AppContext.BaseDirectory, "fixtures", "interop", "keras_question.keras");
         var onnx = Path.Combine(dir, "q.onnx");
         Assert.Equal(0, (await RunCli("export", archive, "--out", onnx)).Code);
-        var expected = Npz.ReadFile(Path.Combine(AppContext.BaseDirectory, "fixtures", "keras", "keras_question_expected.npz"));
+        var expected = Npz.ReadFile(Path.Combine(AppContext.BaseDirectory, "fixtures", "interop", "keras_question_expected.npz"));
         var spec = KerasArchive.Read(archive).Spec;
         using var ort = new OnnxRuntimeRunner(File.ReadAllBytes(onnx), spec);
         var p = ort.Run(new Tensor(expected["x"].ToFloats(), expected["x"].Shape), [new Tensor(expected["h0"].ToFloats(), expected["h0"].Shape)]);

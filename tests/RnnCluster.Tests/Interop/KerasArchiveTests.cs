@@ -18,7 +18,7 @@ namespace RnnCluster.Tests.Interop;
 /// </summary>
 public sealed class KerasArchiveTests
 {
-    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "keras", name);
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "interop", name);
 
     [Fact]
     public void The_keras_question_model_is_read_with_its_state_input_and_predicts_as_keras()
