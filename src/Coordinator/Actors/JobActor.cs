@@ -45,6 +45,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private readonly StateTable? _stateTable;
     private readonly ShardInputs _inputs;
     private readonly WeightsOutbox _weightsOutbox = new();
+    private readonly RnnCluster.Metrics.StepClock _clock;
     // The shards' gradient sums are added here: a shard result's arrays are its worker's buffers.
     private readonly float[] _gradientSum;
     private readonly HashSet<IActorRef> _subscribers = [];
@@ -79,6 +80,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber)
     {
         _jobId = jobId;
+        _clock = new(jobId);
         _job = job;
         _data = data;
         var modelSpec = job.ModelFor(data.X.Shape[2]);
@@ -225,6 +227,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     /// <summary>Cuts the current batch over the live workers and sends each its shard (again, when a worker left mid-step).</summary>
     private void Dispatch()
     {
+        _clock.Dispatching();
         var rows = _plan.Batch(_order, _batchIndex);
         var ranges = ShardPlan.Cut(rows.Length, _workers.Count);
         _ranges = ranges;
@@ -244,7 +247,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             long shardId = _nextShardId++;
             var worker = _workers[i];
             _inflight[shardId] = new ShardInfo(i, range, worker);
-            _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version, input.X, input.Y, input.States), Self);
+            _transfer.Tell(worker, _clock.Sent(new ComputeShard(_jobId, _step, shardId, range.Start, _version, input.X, input.Y, input.States)), Self);
         }
     }
 
@@ -285,6 +288,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private void ApplyStep()
     {
         var results = _results.Select(r => r!).ToArray();
+        _clock.ResultsIn(results);
         var gradient = _gradientSum;
         results[0].GradientSum.Data.CopyTo(gradient, 0);
         double lossSum = results[0].LossSum;
@@ -310,6 +314,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _lastLoss = lossSum / rows;
         _epochLossSum += lossSum;
         _epochRows += rows;
+        _clock.Applied(rows);
         Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, results.Length));
         _step++;
         _batchIndex++;
