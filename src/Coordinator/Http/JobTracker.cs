@@ -72,7 +72,10 @@ public sealed class JobTracker : IAsyncDisposable
                     RnnMeter.Jobs.Record(group.Count(), new KeyValuePair<string, object?>("state", group.Key));
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested) { return; }
-            catch (RnnClusterException) { } // the coordinator is busy or moving: the next poll tries again
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The coordinator is busy, moving or shutting down: the next poll tries again (or the loop is stopped).
+            }
             try { await Task.Delay(every, _stop.Token); }
             catch (OperationCanceledException) { return; }
         }
