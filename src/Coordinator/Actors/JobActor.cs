@@ -90,7 +90,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _optimizer = job.Optimizer.Create();
         _parameters = Initializers.InitialParameters(_network, job.Seed);
         int rows = data.X.Shape[0];
-        _trainRows = rows - (int)(rows * job.ValidationSplit);
+        _trainRows = ValidationSplit.Of(rows, job.ValidationSplit).TrainRows;
         _plan = new BatchPlan(_trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
         _order = _plan.Order(0);
         if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);
@@ -436,28 +436,15 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
     private void ApplySetWeights(SetWeights s)
     {
-        var byName = s.Weights.ToDictionary(w => w.Name, w => w.Value);
-        var next = (float[])_parameters.Clone();
-        foreach (var w in _network.Weights)
+        try
         {
-            if (!byName.Remove(w.Name, out var t))
-            {
-                Sender.Tell(new RequestFailed($"set weights: weight '{w.Name}' is missing"));
-                return;
-            }
-            if (!t.ShapeEquals(w.Shape))
-            {
-                Sender.Tell(new RequestFailed($"set weights: '{w.Name}' has shape {Tensor.FormatShape(t.Shape)}; expected {Tensor.FormatShape(w.Shape)}"));
-                return;
-            }
-            t.Data.CopyTo(next, w.Offset);
+            _parameters = Model.NamedWeights.ToFlat(_network, s.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)));
         }
-        if (byName.Count > 0)
+        catch (ModelException e)
         {
-            Sender.Tell(new RequestFailed($"set weights: unknown weight '{byName.Keys.First()}'"));
+            Sender.Tell(new RequestFailed($"set weights: {e.Message}"));
             return;
         }
-        _parameters = next;
         _version++;
         BroadcastWeights();
         _transfer.Tell(Sender, new WeightsReply(_jobId, _version, NamedWeights()), Self);
@@ -478,7 +465,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         new(_jobId, _state, _epoch, _batchIndex, _version, _workers.Count, _lastLoss, _error);
 
     private List<NamedTensor> NamedWeights() =>
-        [.. _network.Weights.Select(w => new NamedTensor(w.Name, new Tensor(_parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+        [.. Model.NamedWeights.FromFlat(_network, _parameters).Select(w => new NamedTensor(w.Key, w.Value))];
 
     private void Publish(IJobEvent e)
     {

@@ -36,7 +36,7 @@ public static class SubmitCommand
             await using var connection = await contact.ConnectAsync(result, contacts);
             using var handle = await connection.Client.StartWatchedJobAsync(spec, data);
             output.WriteLine($"job {handle.JobId} started");
-            return await JobFollower.FollowAsync(handle, spec, data, result.GetValue(outDir), output, connection.Lost);
+            return await JobConsole.FollowAsync(handle, spec, data, result.GetValue(outDir), output, connection.Lost);
         });
         return command;
     }

@@ -71,7 +71,7 @@ public sealed class Network
 
     /// <summary>
     /// Runs the model on x (B x T x D, batch-major). <paramref name="initialStates"/> is aligned
-    /// with <see cref="StateSlots"/>; a null list or a null entry means zeros.
+    /// with <see cref="StateSlots"/>; a null list or a null entry means zeros (<see cref="InitialStatePolicy"/>).
     /// </summary>
     public void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, int batch, int timesteps,
         IReadOnlyList<Tensor?>? initialStates)
@@ -91,14 +91,10 @@ public sealed class Network
             var slot = StateSlots[k];
             var target = ((RecurrentLayer.Buffers)buf.Layers[slot.LayerIndex]).State(slot.StateIndex, final: false);
             var given = initialStates?[k];
-            if (given is null) target.Clear();
-            else
-            {
-                // Not ShapeEquals(params int[]): no allocation per state per step.
-                if (given.Shape.Length != 2 || given.Shape[0] != batch || given.Shape[1] != slot.Units)
-                    throw new ModelException($"initial state {StateName(slot)} has shape {Tensor.FormatShape(given.Shape)}; expected ({batch}, {slot.Units})");
-                given.Data.CopyTo(target);
-            }
+            // Not ShapeEquals(params int[]): no allocation per state per step.
+            if (given is not null && (given.Shape.Length != 2 || given.Shape[0] != batch || given.Shape[1] != slot.Units))
+                throw new ModelException($"initial state {StateName(slot)} has shape {Tensor.FormatShape(given.Shape)}; expected ({batch}, {slot.Units})");
+            InitialStatePolicy.Write(target, given?.Data);
         }
 
         ReadOnlySpan<float> input = buf.Input;

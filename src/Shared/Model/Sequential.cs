@@ -193,9 +193,9 @@ public sealed class Sequential
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
         CheckRowStates(initialStates, rows);
-        if (validationSplit is < 0 or >= 1) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
-        int validationRows = (int)(rows * validationSplit);
-        int trainRows = rows - validationRows;
+        if (validationSplit is not (>= 0 and < 1)) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
+        var (trainRows, validationRows) = ValidationSplit.Of(rows, validationSplit);
+        if (trainRows < 1) throw new ModelException($"validation split {validationSplit} leaves no training rows of {rows}");
         var plan = new BatchPlan(trainRows, batchSize, shuffle ?? !IsStateful, IsStateful, Seed);
         var (trainX, trainY) = (Rows.Slice(x, 0, trainRows), Rows.Slice(y, 0, trainRows));
         var (valX, valY) = validationRows > 0 ? (Rows.Slice(x, trainRows, validationRows), Rows.Slice(y, trainRows, validationRows)) : (null, null);
@@ -261,24 +261,10 @@ public sealed class Sequential
     internal IReadOnlyList<Tensor?> LayerStates(int layerIndex) => [.. SlotsOf(layerIndex).Select(k => _states[k])];
 
     /// <summary>Weights by Keras name and shape, in layer order.</summary>
-    public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() =>
-        [.. Network.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, new Tensor(_parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+    public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() => NamedWeights.FromFlat(Network, _parameters);
 
     /// <summary>Sets weights by name; every weight must be given, with its exact shape.</summary>
-    public void SetWeights(IEnumerable<KeyValuePair<string, Tensor>> weights)
-    {
-        var given = weights.ToDictionary(p => p.Key, p => p.Value);
-        var next = (float[])_parameters.Clone();
-        foreach (var w in Network.Weights)
-        {
-            if (!given.Remove(w.Name, out var t)) throw new ModelException($"weight '{w.Name}' is missing");
-            if (!t.ShapeEquals(w.Shape))
-                throw new ModelException($"weight '{w.Name}' has shape {Tensor.FormatShape(t.Shape)}; expected {Tensor.FormatShape(w.Shape)}");
-            t.Data.CopyTo(next, w.Offset);
-        }
-        if (given.Count > 0) throw new ModelException($"unknown weight '{given.Keys.First()}' (this model has {string.Join(", ", Network.Weights.Select(w => w.Name))})");
-        _parameters = next;
-    }
+    public void SetWeights(IEnumerable<KeyValuePair<string, Tensor>> weights) => _parameters = NamedWeights.ToFlat(Network, weights);
 
     /// <summary>Replaces the whole parameter vector (as the coordinator sends it).</summary>
     public void SetParameters(ReadOnlySpan<float> parameters)
@@ -312,7 +298,7 @@ public sealed class Sequential
     private (ILoss, IOptimizer) RequireCompiled() =>
         (_loss ?? throw new ModelException("the model is not compiled: call Compile(loss, optimizer) first"), _optimizer!);
 
-    /// <summary>Explicit initial states win; otherwise stateful layers use their carried states, others zeros.</summary>
+    /// <summary>The states a batch starts from (<see cref="InitialStatePolicy"/>); a stateful model keeps its first batch size.</summary>
     private IReadOnlyList<Tensor?>? StatesFor(int batch, IReadOnlyList<Tensor?>? explicitStates)
     {
         if (IsStateful)
@@ -321,10 +307,7 @@ public sealed class Sequential
             if (_statefulBatch != batch)
                 throw new ModelException($"stateful model has a fixed batch size of {_statefulBatch}; got a batch of {batch}");
         }
-        if (explicitStates is not null) return explicitStates;
-        if (!IsStateful) return null;
-        // Only stateful layers carry states; the others start every batch from zeros.
-        return [.. _states.Select((t, k) => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful ? t : null)];
+        return InitialStatePolicy.Choose(explicitStates, _states, k => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful);
     }
 
     private void CarryStates(int batch)

@@ -122,11 +122,7 @@ internal static class ActorTestSupport
     /// <summary>The flat parameter vector of weights given by name (the network's layout).</summary>
     public static float[] Flat(Network network, IReadOnlyList<NamedTensor> weights)
     {
-        var flat = new float[network.ParameterCount];
-        var byName = weights.ToDictionary(w => w.Name, w => w.Value);
-        Assert.Equal(network.Weights.Count, byName.Count);
-        foreach (var w in network.Weights) byName[w.Name].Data.CopyTo(flat, w.Offset);
-        return flat;
+        return NamedWeights.ToFlat(network, weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)));
     }
 
     public static void AssertTensor(Tensor expected, Tensor actual, string what)

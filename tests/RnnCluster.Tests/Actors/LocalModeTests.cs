@@ -250,7 +250,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         var client = local.Client;
         var job = SmallDefault with { Data = SmallDefault.Data with { Rows = 256 }, Metrics = ["mae"], MinWorkers = 2 };
         var data = DataLoader.Load(job, job.Name);
-        int trainRows = 256 - (int)(256 * job.ValidationSplit), steps = (trainRows + 63) / 64;
+        int trainRows = ValidationSplit.Of(256, job.ValidationSplit).TrainRows, steps = (trainRows + 63) / 64;
 
         using var handle = await client.StartWatchedJobAsync(job, data);
         var events = new List<IJobEvent>();

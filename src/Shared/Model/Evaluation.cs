@@ -1,9 +1,8 @@
-using RnnCluster.Model;
 using RnnCluster.Protocol;
 
-namespace RnnCluster.Coordinator.Actors;
+namespace RnnCluster.Model;
 
-/// <summary>Loss and metrics of predictions against targets (end-of-epoch evaluation on the coordinator).</summary>
+/// <summary>Loss and metrics of predictions against targets: the end-of-epoch evaluation on the coordinator and <c>rnncluster evaluate</c>.</summary>
 public static class Evaluation
 {
     public sealed record Result(double Loss, IReadOnlyList<NamedMetric> Metrics);
