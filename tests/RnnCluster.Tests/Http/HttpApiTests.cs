@@ -199,9 +199,15 @@ public sealed class HttpApiTests(HttpFixture f) : IClassFixture<HttpFixture>
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = chunked };
         request.Headers.TransferEncodingChunked = true;
         chunked.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        var (s10, e10) = await ErrorOf(await f.Http.SendAsync(request));
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, s10);
-        Assert.NotEmpty(e10);
+        // Streamed past the limit: 413 with a message, or, when the client is still sending as the
+        // server refuses, the connection closed (Kestrel reads no further than the limit).
+        try
+        {
+            var (s10, e10) = await ErrorOf(await f.Http.SendAsync(request));
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, s10);
+            Assert.NotEmpty(e10);
+        }
+        catch (HttpRequestException) { }
         using var form = new MultipartFormDataContent { { new StringContent("{}"), "job" }, { new ByteArrayContent(big), "data", "big.npz" } };
         var (s11, _) = await ErrorOf(await f.Http.PostAsync("/api/jobs", form));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, s11);
