@@ -54,6 +54,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private readonly string _dataHash;
     private readonly int _fanOut;
     private readonly WeightsOutbox _weightsOutbox = new();
+    private readonly RnnCluster.Metrics.StepClock _clock;
     // The shards' gradient sums are added here: a shard result's arrays are its worker's buffers.
     private readonly float[] _gradientSum;
     private readonly HashSet<IActorRef> _subscribers = [];
@@ -107,6 +108,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber)
     {
         _jobId = jobId;
+        _clock = new(jobId);
         _job = job;
         _data = data;
         var modelSpec = job.ModelFor(data.X.Shape[2]);
@@ -266,6 +268,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     /// <summary>Lays the current batch out over the live nodes and sends each its block (again, when a node left mid-step).</summary>
     private void Dispatch()
     {
+        _clock.Dispatching();
         var rows = _plan.Batch(_order, _batchIndex);
         var layout = BlockLayout.Lay(rows.Length, [.. _workers.Select(w => w.Workers)], _fanOut);
         _inflight.Clear();
@@ -291,8 +294,8 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             else
                 for (int k = 0; k < states.Length; k++) Rows.Gather(_data.InitialStates[k], rowIndices, states[k]);
             var replyTo = block.Parent < 0 ? Self : _workers[block.Parent].Node;
-            _transfer.Tell(node, new ComputeBlock(_jobId, _step, shardIds[block.Node], own.Start, _version, rowIndices, states,
-                block.ShardSizes, replyTo, [.. block.Children.Select(c => shardIds[c])]), Self);
+            _transfer.Tell(node, _clock.Sent(new ComputeBlock(_jobId, _step, shardIds[block.Node], own.Start, _version, rowIndices, states,
+                block.ShardSizes, replyTo, [.. block.Children.Select(c => shardIds[c])])), Self);
         }
     }
 
@@ -334,6 +337,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     private void ApplyStep()
     {
         var results = _results.Select(r => r!).ToArray();
+        _clock.ResultsIn(results);
         var gradient = _gradientSum;
         results[0].GradientSum.Data.CopyTo(gradient, 0);
         double lossSum = results[0].LossSum;
@@ -361,6 +365,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         // The epoch's loss weighs each batch's mean loss by its rows (Keras).
         _epochLossSum += lossRows == rows ? lossSum : _lastLoss * rows;
         _epochRows += rows;
+        _clock.Applied(rows);
         Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, Math.Min(WorkerCount, rows)));
         _step++;
         _batchIndex++;

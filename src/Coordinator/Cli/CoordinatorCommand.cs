@@ -23,11 +23,13 @@ public static class CoordinatorCommand
         var node = new NodeCommandLine(AkkaCluster.DefaultCoordinatorPort);
         var command = new Command("coordinator", Description);
         node.AddTo(command);
-        command.SetAction((result, _) => RunAsync(node.Read(result), node.ReadLogLevel(result)));
+        var httpPort = Http.HttpCommandLine.PortOption();
+        command.Add(httpPort);
+        command.SetAction((result, _) => RunAsync(node.Read(result), node.ReadLogLevel(result), result.GetValue(httpPort)));
         return command;
     }
 
-    private static async Task<int> RunAsync(NodeOptions node, Microsoft.Extensions.Logging.LogLevel level)
+    private static async Task<int> RunAsync(NodeOptions node, Microsoft.Extensions.Logging.LogLevel level, int? httpPort)
     {
         node.CheckPortIsFree();
         using var logs = NodeLogging.CreateConsoleFactory(level, toStandardError: false);
@@ -42,6 +44,7 @@ public static class CoordinatorCommand
         }
         coordinator.System.Log.Info("coordinator node at {0} ({1}); workers: rnncluster-worker --seed {0}; clients: rnncluster submit JOB --contact {0}",
             coordinator.Address, node.Seeds.Count == 0 ? "new cluster" : "seeds " + string.Join(", ", node.Seeds));
+        await using var http = await Http.HttpCommandLine.StartIfAskedAsync(httpPort, new Client.RnnClusterClient(coordinator.System, coordinator.Relay), Http.HttpApi.ClusterNodes(coordinator.System), m => coordinator.System.Log.Info(m));
         return await NodeProgram.RunUntilStoppedAsync(coordinator.System);
     }
 }

@@ -23,12 +23,14 @@ public static class TrainCommand
         command.Add(workers);
         command.Add(outDir);
         command.Add(math);
+        var httpPort = Http.HttpCommandLine.PortOption();
+        command.Add(httpPort);
         command.SetAction((result, _) => RunAsync(job.Read(result), result.GetValue(workers) ?? Environment.ProcessorCount,
-            result.GetValue(outDir), result.GetValue(math), result.InvocationConfiguration.Output));
+            result.GetValue(outDir), result.GetValue(math), result.InvocationConfiguration.Output, result.GetValue(httpPort)));
         return command;
     }
 
-    private static async Task<int> RunAsync(JobSpec job, int workers, string? outDir, string? math, TextWriter output)
+    private static async Task<int> RunAsync(JobSpec job, int workers, string? outDir, string? math, TextWriter output, int? httpPort = null)
     {
         var kernels = MathBackend.Start(MathOptions.FromEnvironment(math));
         output.WriteLine(MathBackend.Describe(kernels));
@@ -42,6 +44,7 @@ public static class TrainCommand
 
         await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING");
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
+        await using var http = await Http.HttpCommandLine.StartIfAskedAsync(httpPort, local.Client, Http.HttpApi.LocalNode(workers), output.WriteLine);
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
         int exitCode = await JobConsole.FollowAsync(handle, job, data, outDir, output);
         // With more than one MKL thread, say whether the second core was used (the local workers run in this process).
