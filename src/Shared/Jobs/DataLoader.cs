@@ -33,7 +33,8 @@ public static class DataLoader
         ArgumentNullException.ThrowIfNull(job);
         IReadOnlyList<int>? units = null;
         if (job.Data.Source == DataSpec.BuiltinSource) units = BuiltinData.StateUnits(job.ModelFor(1));
-        return Load(job.Data, source, new DataLoadOptions { StateUnits = units, Seed = job.Seed, ValidationSplit = job.ValidationSplit });
+        var data = Load(job.Data, source, new DataLoadOptions { StateUnits = units, Seed = job.Seed, ValidationSplit = job.ValidationSplit });
+        return data.Lengths is null ? data : SequenceLengths.Pad(data, job.ModelFor(data.Features));
     }
 
     /// <summary>
@@ -63,6 +64,8 @@ public static class DataLoader
     {
         ArgumentNullException.ThrowIfNull(d);
         ArgumentNullException.ThrowIfNull(job);
+        Security.ResourceLimits.Current.CheckDataBytes(
+            sizeof(float) * (d.X.Data.LongLength + d.Y.Data.LongLength + d.InitialStates.Sum(s => s.Data.LongLength)), $"the data ({d.Description})");
         if (d.X.Rank != 3)
             throw new JobException($"x has shape {Tensor.FormatShape(d.X.Shape)}; expected (samples, timesteps, features)");
         ILoss loss;

@@ -20,4 +20,7 @@ public sealed record Dataset(Tensor X, Tensor Y, IReadOnlyList<Tensor> InitialSt
 
     /// <summary>The standardisation applied (data.scale "standard"), to map predictions back; null when unscaled.</summary>
     public Standardization? Scaling { get; init; }
+
+    /// <summary>Per-row sequence lengths (npz <c>lengths</c>), or null when every row uses all timesteps; see <see cref="SequenceLengths"/>.</summary>
+    public int[]? Lengths { get; init; }
 }

@@ -30,9 +30,11 @@ internal static class NpzDataLoader
             : throw new JobException($"{path}: no array '{key}' ({field}; the file holds {(arrays.Count == 0 ? "no arrays" : string.Join(", ", arrays.Keys))})");
 
         var xArray = Get(spec.EffectiveXKey, "data.x_key");
-        if (xArray.Rank != 3)
-            throw new JobException($"{path}: {spec.EffectiveXKey} has shape {NpyArray.FormatShape(xArray.Shape)}; expected (samples, timesteps, features)");
-        var x = new Tensor(CheckFinite(xArray.ToFloats(), xArray, spec.EffectiveXKey, path), xArray.Shape);
+        // Token ids for an embedding: integers (samples, timesteps), one feature per step.
+        bool tokens = xArray.Rank == 2 && xArray.DType is not (NpyDType.Float32 or NpyDType.Float64 or NpyDType.Bool);
+        if (xArray.Rank != 3 && !tokens)
+            throw new JobException($"{path}: {spec.EffectiveXKey} has shape {NpyArray.FormatShape(xArray.Shape)}; expected (samples, timesteps, features), or integer token ids (samples, timesteps)");
+        var x = new Tensor(CheckFinite(xArray.ToFloats(), xArray, spec.EffectiveXKey, path), tokens ? [.. xArray.Shape, 1] : xArray.Shape);
         int n = x.Shape[0];
         if (n == 0) throw new JobException($"{path}: {spec.EffectiveXKey} has no rows");
 
@@ -58,7 +60,9 @@ internal static class NpzDataLoader
             throw new JobException($"{path}: array '{stray}' is not part of the sequence initial_state0, initial_state1, ... (initial_state{states.Count} is missing)");
 
         string stateText = states.Count == 0 ? "no initial states" : $"{states.Count} initial state(s)";
-        return new Dataset(x, y, states, $"{System.IO.Path.GetFileName(path)}: x {Tensor.FormatShape(x.Shape)}, y {Tensor.FormatShape(y.Shape)}, {stateText}");
+        var lengths = SequenceLengths.Read(arrays, n, x.Shape[1], path);
+        string lengthText = lengths is null ? "" : $", lengths {lengths.Min()}..{lengths.Max()}";
+        return new Dataset(x, y, states, $"{System.IO.Path.GetFileName(path)}: x {Tensor.FormatShape(x.Shape)}, y {Tensor.FormatShape(y.Shape)}, {stateText}{lengthText}") { Lengths = lengths };
     }
 
     private static float[] CheckFinite(float[] values, NpyArray array, string key, string path)

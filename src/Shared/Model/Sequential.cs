@@ -44,6 +44,14 @@ public sealed class Gru(int units, bool returnSequences = false, bool goBackward
 public sealed class Dense(int units, string activation = "linear")
     : Layer(new LayerSpec { Kind = LayerKinds.Dense, Units = units, Activation = activation });
 
+/// <summary>Keras Embedding for token ids (one feature per timestep); <paramref name="maskZero"/> masks token 0's steps (first layer only).</summary>
+public sealed class Embedding(int inputDim, int outputDim, bool maskZero = false)
+    : Layer(new LayerSpec { Kind = LayerKinds.Embedding, InputDim = inputDim, OutputDim = outputDim, MaskZero = maskZero });
+
+/// <summary>Keras Masking: timesteps whose features all equal <paramref name="maskValue"/> are skipped by the layers after it (first layer only).</summary>
+public sealed class Masking(float maskValue = 0f)
+    : Layer(new LayerSpec { Kind = LayerKinds.Masking, MaskValue = maskValue });
+
 /// <summary>A layer built from a <see cref="LayerSpec"/> (for models read from JSON).</summary>
 public sealed class SpecLayer(LayerSpec spec) : Layer(spec);
 
@@ -133,9 +141,11 @@ public sealed class Sequential
         var computer = new GradientComputer(Network, loss);
         double lossSum = computer.Compute(_parameters, x.Data, y.Data, batch, timesteps, states, _gradients);
         CarryStates(batch);
-        Kernels.Scale(1f / batch, _gradients);
+        // Keras's mean: over the rows, or over the unmasked steps of a masked output sequence.
+        double lossRows = Network.LossRows;
+        Kernels.Scale(Network.InverseLossRows(lossRows, batch), _gradients);
         optimizer.Step(_parameters, _gradients);
-        return lossSum / batch;
+        return lossRows > 0 ? lossSum / lossRows : 0;
     }
 
     /// <summary>Loss and gradients of a batch without updating anything: gradient sums divided by the batch size.</summary>
@@ -167,7 +177,7 @@ public sealed class Sequential
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
         CheckRowStates(initialStates, rows);
-        double total = 0;
+        double total = 0, lossRows = 0;
         int xRow = timesteps * Spec.InputFeatures, yRow = y.Length / rows;
         for (int start = 0; start < rows; start += batchSize)
         {
@@ -175,8 +185,9 @@ public sealed class Sequential
             var states = initialStates?.Select(s => (Tensor?)Rows.Slice(s, start, b)).ToList();
             Network.Forward(_parameters, x.Data.AsSpan(start * xRow, b * xRow), b, timesteps, states);
             total += Network.Loss(loss, y.Data.AsSpan(start * yRow, b * yRow));
+            lossRows += Network.LossRows;
         }
-        return total / rows;
+        return lossRows > 0 ? total / lossRows : 0;
     }
 
     /// <summary>
