@@ -83,7 +83,7 @@ public sealed class TrainingStep
         return (median, bytes);
     }
 
-    /// <summary>~6 B T G H (D + H) floating-point operations per step (DESIGN.md).</summary>
+    /// <summary>~6 B T G H (D + H) floating-point operations per step (docs/DESIGN.md).</summary>
     public static double Flops(string cell, int b, int t, int d, int h)
     {
         int g = cell switch { LayerKinds.Lstm => 4, LayerKinds.Gru => 3, _ => 1 };

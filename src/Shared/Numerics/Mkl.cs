@@ -77,7 +77,7 @@ public static unsafe class Mkl
                 ThreadingLayer = $"gnu-openmp x{threads}";
             }
 
-            // Same inputs, same bits, whatever the arrays' alignment (DESIGN.md: bit-for-bit reruns).
+            // Same inputs, same bits, whatever the arrays' alignment (docs/DESIGN.md: bit-for-bit reruns).
             MklNative.CbwrSet(MklNative.CbwrAuto | MklNative.CbwrStrict);
             MklNative.VmlSetMode(MklNative.VmlHighAccuracy);
 

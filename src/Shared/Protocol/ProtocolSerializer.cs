@@ -38,7 +38,7 @@ namespace RnnCluster.Protocol;
 /// </remarks>
 public sealed class ProtocolSerializer : SerializerWithStringManifest
 {
-    /// <summary>Serializer identifier (Akka.NET reserves 0..40; DESIGN.md keeps ours above 100).</summary>
+    /// <summary>Serializer identifier (Akka.NET reserves 0..40; docs/DESIGN.md keeps ours above 100).</summary>
     public const int Id = 4711;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);

@@ -589,7 +589,7 @@ public sealed class JobActorTests : TestKit
         workers[0].Reply(actor, shards[0], Zeros(p), finals: FinalStates(shards[0], StatefulSlots));
         workers[1].Reply(actor, shards[1], Zeros(p), finals: FinalStates(shards[1], [2, 2])); // one state short
         var failed = subscriber.ExpectMsg<JobFailed>(Wait);
-        Assert.Contains("state", failed.Reason);
+        Assert.Equal($"shard 1 of step 0: a shard returned 2 states; the model has {StatefulSlots.Length}", failed.Reason);
         // Not restarted from scratch: no new replica, no new step 0.
         foreach (var w in workers) w.ExpectNoShard();
         actor.Tell(new GetJobStatus("bad-states"), TestActor);
@@ -662,7 +662,7 @@ public sealed class JobActorTests : TestKit
         var step = subscriber.ExpectMsg<StepCompleted>(Wait);
         Assert.Equal(0, step.Step);
         var failed = subscriber.ExpectMsg<JobFailed>(Wait);
-        Assert.Contains("stopped", failed.Reason);
+        Assert.Equal("stopped on request", failed.Reason);
         foreach (var w in workers)
         {
             w.ExpectWeights(1);
