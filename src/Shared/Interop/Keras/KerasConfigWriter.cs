@@ -15,6 +15,7 @@ public static class KerasConfigWriter
 {
     public static string Write(ModelSpec spec, bool statesAsInputs, int? timesteps, string? name = null)
     {
+        ExportableLayers.Check(spec, "a .keras config");
         JsonNode root = statesAsInputs ? Functional(spec, timesteps, name ?? "functional") : Sequential(spec, timesteps, name ?? "sequential");
         return root.ToJsonString();
     }

@@ -106,6 +106,7 @@ public static class KerasWeightsFile
     private static H5File Build(ModelWeights weights, string modelName, IReadOnlyList<string>? inputLayerNames)
     {
         var spec = weights.Spec;
+        ExportableLayers.Check(spec, "a Keras weights file");
         var layers = new H5Group();
         var used = new Dictionary<string, int>();
         foreach (var name in inputLayerNames ?? [])

@@ -48,6 +48,7 @@ public static class OnnxExporter
     internal static ModelProto Build(ModelWeights weights)
     {
         var spec = weights.Spec;
+        ExportableLayers.Check(spec, "ONNX");
         var g = new OnnxGraphBuilder("rnncluster");
         g.Input(InputName, "batch", "timesteps", spec.InputFeatures);
         var axis0 = g.Int64s("axes_0", 0);
