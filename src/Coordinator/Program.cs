@@ -19,6 +19,10 @@ public static class Program
                  --epochs E    override the job's epochs
                  --out DIR     write weights.npz, model.json, metrics.csv and loss.png
                  --math mkl|managed   math backend (default: RNNCLUSTER_MATH, else mkl)
+                 --checkpoint-dir DIR checkpoint the job in DIR; run again after a crash to continue
+                 --checkpoint-every epoch|N   each epoch (default) or every N steps and each epoch
+                 --checkpoint-keep K   checkpoints kept per job (default 2)
+                 --fresh       start over, discarding the job's checkpoints in DIR
           predict [JOB] --model DIR [--out FILE]
                  predict the job's data with a trained model (DIR holds model.json and
                  weights.npz); writes predictions and final states to FILE (default

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using RnnCluster.Checkpoints;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Protocol;
@@ -27,10 +28,16 @@ public sealed class CoordinatorActor : ReceiveActor
     private readonly Dictionary<string, IActorRef> _jobs = [];
     private readonly HashSet<Address> _unreachable = [];
     private readonly Address? _selfAddress;
+    private readonly CoordinatorCheckpoints? _checkpoints;
+    private readonly CheckpointStore? _store;
+    // Job key -> job id of the jobs that checkpoint: a job started again finds its running self.
+    private readonly Dictionary<string, string> _jobKeys = [];
     private int _jobCounter;
 
-    public CoordinatorActor()
+    public CoordinatorActor(CoordinatorCheckpoints? checkpoints = null)
     {
+        _checkpoints = checkpoints;
+        _store = checkpoints?.CreateStore();
         // Local mode has no cluster: every worker is in this process and always reachable.
         if (Context.System is ExtendedActorSystem { Provider: ClusterActorRefProvider })
             _selfAddress = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
@@ -67,13 +74,14 @@ public sealed class CoordinatorActor : ReceiveActor
         Receive<PredictRequest>(m => Route(m.JobId, m));
     }
 
-    public static Props Props() => Akka.Actor.Props.Create(() => new CoordinatorActor());
+    public static Props Props(CoordinatorCheckpoints? checkpoints = null) => Akka.Actor.Props.Create(() => new CoordinatorActor(checkpoints));
 
     protected override void PreStart()
     {
         if (_selfAddress is not null)
             Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.ReachableMember), typeof(ClusterEvent.MemberRemoved));
+        if (_store is not null && _checkpoints!.ResumeAllOnStart) ResumeUnfinishedJobs(_store, _checkpoints.Policy);
     }
 
     protected override void PostStop()
@@ -107,15 +115,53 @@ public sealed class CoordinatorActor : ReceiveActor
             // after the validation split; whole batches for a stateful job), so a job that would
             // fail in the JobActor's constructor is rejected here instead of started and lost.
             DataLoader.CheckFits(data, job);
-            var id = $"{Sanitize(job.Name)}-{++_jobCounter}";
-            var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber), $"job-{id}");
+            var checkpointing = CheckpointingFor(job, data);
+            if (checkpointing is not null && _jobKeys.TryGetValue(checkpointing.Key, out var running) && _jobs.TryGetValue(running, out var runningActor))
+            {
+                // The same job on the same data is already running (resumed when this coordinator started): follow that one.
+                if (start.Subscriber is not null) runningActor.Tell(new SubscribeToJob(running, start.Subscriber), ActorRefs.NoSender);
+                Sender.Tell(new JobStarted(running));
+                return;
+            }
+            var id = checkpointing?.Resume?.JobId is { } resumedId && !_jobs.ContainsKey(resumedId) ? resumedId : NewJobId(job.Name);
+            var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber, checkpointing), $"job-{id}");
             _jobs[id] = actor;
+            if (checkpointing is not null) _jobKeys[checkpointing.Key] = id;
             _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkers().Count);
             Sender.Tell(new JobStarted(id));
         }
         catch (Exception e) when (e is JobException or ModelException)
         {
             Sender.Tell(new JobRejected(e.Message));
+        }
+    }
+
+    private string NewJobId(string name)
+    {
+        string id;
+        do id = $"{Sanitize(name)}-{++_jobCounter}";
+        while (_jobs.ContainsKey(id));
+        return id;
+    }
+
+    /// <summary>With a checkpoint folder: the job's key, and its newest readable checkpoint to resume from.</summary>
+    private JobCheckpointing? CheckpointingFor(JobSpec job, Dataset data)
+    {
+        if (_store is null) return null;
+        var hash = JobKey.DataHash(data);
+        var key = JobKey.Of(job.Name, job.ToJson(), hash);
+        var snapshot = _store.Latest(key, w => _log.Warning("{0}", w));
+        return new JobCheckpointing(_store, _checkpoints!.Policy, key, hash, snapshot);
+    }
+
+    private void ResumeUnfinishedJobs(CheckpointStore store, CheckpointPolicy policy)
+    {
+        foreach (var r in CheckpointScan.Unfinished(store, policy, w => _log.Warning("{0}", w)))
+        {
+            var id = r.Checkpointing.Resume!.JobId is { } old && !_jobs.ContainsKey(old) ? old : NewJobId(r.Job.Name);
+            _jobs[id] = Context.ActorOf(JobActor.Props(id, r.Job, r.Data, LiveWorkers(), null, r.Checkpointing), $"job-{id}");
+            _jobKeys[r.Checkpointing.Key] = id;
+            _log.Info("job {0} resumed from {1}", id, store.JobDirectory(r.Checkpointing.Key));
         }
     }
 

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using RnnCluster.Checkpoints;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Numerics;
@@ -19,7 +20,7 @@ internal sealed record WorkersChanged(IReadOnlyList<IActorRef> Workers) : INoSer
 /// Results for another job, an old step or an unknown shard are logged and ignored. It runs on
 /// its own pinned dispatcher so aggregation never holds up other actors' threads.
 /// </summary>
-public sealed class JobActor : ReceiveActor, IWithUnboundedStash
+public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
 {
     private sealed record NextStep : INoSerializationVerificationNeeded
     {
@@ -76,7 +77,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber)
+    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber, JobCheckpointing? checkpointing = null)
     {
         _jobId = jobId;
         _job = job;
@@ -120,11 +121,12 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             _subscribers.Add(subscriber);
             Context.Watch(subscriber);
         }
+        SetUpCheckpoints(checkpointing, subscriber);
         OnWorkersChanged(workers);
     }
 
-    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber = null) =>
-        Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
+    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber = null, JobCheckpointing? checkpointing = null) =>
+        Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber, checkpointing)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
 
     /// <summary>
     /// A bug in a handler must not restart the job from step 0 with stale state (the default
@@ -144,7 +146,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         }
     }
 
-    private bool Busy => _inflight.Count > 0 || _evaluation.Length > 0;
+    private bool Busy => _inflight.Count > 0 || _evaluation.Length > 0 || _holdForCheckpoint;
 
     /// <summary>Changes to states and weights wait for the step in flight to finish.</summary>
     private void OnBoundary(Action apply)
@@ -170,7 +172,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             _transfer.Tell(w, new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits), Self);
         // After each worker's LoadReplica (order per destination holds); serialized once for all of them.
         if (added.Count > 0) _transfer.Tell(added, weights, Self);
-        if (_state == JobState.WaitingForWorkers && _workers.Count >= (_step == 0 ? _job.MinWorkers : 1))
+        if (_state == JobState.WaitingForWorkers && _workers.Count >= (_step == _startStep ? _job.MinWorkers : 1))
         {
             _log.Info("job {0}: running on {1} worker(s)", _jobId, _workers.Count);
             _state = JobState.Running;
@@ -203,6 +205,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         Context.Watch(s.Subscriber);
         if (_state == JobState.Finished) _transfer.Tell(s.Subscriber, new JobFinished(_jobId, _version, NamedWeights()), Self);
         if (_state is JobState.Failed or JobState.Stopped) _transfer.Tell(s.Subscriber, new JobFailed(_jobId, _error ?? "stopped"), Self);
+        ReplayHistory(s.Subscriber);
         Sender.Tell(new Subscribed(_jobId));
     }
 
@@ -314,6 +317,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _step++;
         _batchIndex++;
         _ranges = null;
+        CheckpointIfDue(epochEnded: false);
         Stash.UnstashAll();
         Self.Tell(NextStep.Instance);
     }
@@ -379,15 +383,18 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         double loss = _epochLossSum / Math.Max(1, _epochRows);
         _epochLosses.Add(loss);
+        _history.Add(new EpochRecord(_epoch, loss, validationLoss, metrics));
         Publish(new EpochCompleted(_jobId, _epoch, _job.Epochs, loss, validationLoss, metrics));
         if (_stateTable is not null && _job.States.Reset == StateReset.EachEpoch) _stateTable.Reset(null, null, null);
         _epoch++;
         _batchIndex = 0;
         _epochLossSum = 0;
         _epochRows = 0;
+        CheckpointIfDue(epochEnded: true);
         if (_epoch == _job.Epochs)
         {
-            End(JobState.Finished, null);
+            // Finished once the last checkpoint is on disk: a restart never runs a finished job again.
+            AfterCheckpoints(() => End(JobState.Finished, null));
             return;
         }
         _order = _plan.Order(_epoch);
@@ -399,6 +406,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         _state = state;
         _error = error;
+        CheckpointEnd(state, error);
         _inflight.Clear();
         _evaluation = [];
         _ranges = null;

@@ -1,4 +1,6 @@
+using RnnCluster.Checkpoints;
 using RnnCluster.Client;
+using RnnCluster.Coordinator.Actors;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Model.Recurrent;
@@ -7,11 +9,15 @@ using RnnCluster.Protocol;
 
 namespace RnnCluster.Coordinator.Cli;
 
-/// <summary><c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR]</c>: local mode.</summary>
+/// <summary>
+/// <c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR] [--checkpoint-dir DIR
+/// [--checkpoint-every epoch|N] [--fresh]]</c>: local mode. With a checkpoint folder the job
+/// checkpoints there and the same command after a crash continues from the newest checkpoint.
+/// </summary>
 public static class TrainCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["workers", "seed", "epochs", "out", "math"];
-    private static readonly HashSet<string> Flags = [];
+    private static readonly HashSet<string> ValueOptions = ["workers", "seed", "epochs", "out", "math", "checkpoint-dir", "checkpoint-every", "checkpoint-keep"];
+    private static readonly HashSet<string> Flags = ["fresh"];
 
     public static async Task<int> RunAsync(IEnumerable<string> args, TextWriter output)
     {
@@ -27,8 +33,9 @@ public static class TrainCommand
         output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; local mode with {workers} worker(s)");
         // Local mode knows its workers: wait for all of them so every run of the job cuts the same shards.
         job = job with { MinWorkers = workers };
+        var checkpoints = CheckpointOptions(a, job, data, output);
 
-        await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING");
+        await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING", checkpoints: checkpoints);
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
         int exitCode = await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output);
@@ -36,6 +43,43 @@ public static class TrainCommand
         if (kernels.Kind == MathKind.Mkl && Mkl.ConfiguredThreads > 1)
             output.WriteLine($"recurrent passes split over two threads: {TimeLoopThreads.SplitPasses}");
         return exitCode;
+    }
+
+    /// <summary>--checkpoint-dir, --checkpoint-every, --checkpoint-keep and --fresh; says where the job's checkpoints are and where it resumes.</summary>
+    private static CoordinatorCheckpoints? CheckpointOptions(CliArguments a, JobSpec job, Dataset data, TextWriter output)
+    {
+        if (a.Value("checkpoint-dir") is not { } dir)
+        {
+            foreach (var o in new[] { "checkpoint-every", "checkpoint-keep", "fresh" })
+                if (a.Has(o)) throw new UsageException($"--{o} needs --checkpoint-dir");
+            return null;
+        }
+        if (File.Exists(dir)) throw new JobException($"--checkpoint-dir {dir} is a file; expected a folder (it is created if missing)");
+        CheckpointPolicy policy;
+        try
+        {
+            policy = CheckpointPolicy.Parse(a.Value("checkpoint-every"));
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        var options = new CoordinatorCheckpoints(dir, policy, a.Int("checkpoint-keep", min: 1) ?? 2);
+        var store = options.CreateStore();
+        var key = JobKey.Of(job.Name, job.ToJson(), data);
+        try
+        {
+            if (a.Has("fresh")) store.Discard(key);
+            var latest = store.Latest(key, w => output.WriteLine($"warning: {w}"));
+            output.WriteLine(latest is null
+                ? $"checkpoints: {store.JobDirectory(key)}"
+                : $"checkpoints: {store.JobDirectory(key)}; resuming at epoch {Math.Min(latest.Cursor.Epoch + 1, job.Epochs)}, batch {latest.Cursor.Batch} (step {latest.Cursor.Step})");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new JobException($"cannot use the checkpoint folder {dir}: {e.Message}");
+        }
+        return options;
     }
 }
 
