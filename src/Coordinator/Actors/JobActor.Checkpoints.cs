@@ -9,8 +9,13 @@ namespace RnnCluster.Coordinator.Actors;
 /// <summary>
 /// How a job checkpoints: the store, how often (<see cref="CheckpointPolicy"/>), the job's key
 /// and data hash, and the checkpoint it resumes from (null: a fresh start).
+/// <see cref="Writer"/>: the coordinator's <see cref="CheckpointWriter"/>, which outlives the job
+/// (a failed job's end mark is written after the job has gone).
 /// </summary>
-public sealed record JobCheckpointing(CheckpointStore Store, CheckpointPolicy Policy, string Key, string DataHash, JobSnapshot? Resume);
+public sealed record JobCheckpointing(CheckpointStore Store, CheckpointPolicy Policy, string Key, string DataHash, JobSnapshot? Resume)
+{
+    public IActorRef Writer { get; init; } = ActorRefs.Nobody;
+}
 
 // The job's checkpoints: a snapshot of its state taken between steps (on the job's thread, copies
 // only), written by a child CheckpointWriter on its own thread; restored in the constructor.
@@ -34,7 +39,7 @@ public sealed partial class JobActor
     {
         _checkpointing = checkpointing;
         if (checkpointing is null) return;
-        _checkpointWriter = Context.ActorOf(CheckpointWriter.Props(checkpointing.Store), "checkpoints");
+        _checkpointWriter = checkpointing.Writer;
         _checkpointWriter.Tell(new WriteJobData(checkpointing.Key, _data, checkpointing.DataHash));
         Receive<CheckpointWritten>(OnCheckpointWritten);
         if (checkpointing.Resume is not { } snapshot) return;

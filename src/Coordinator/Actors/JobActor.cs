@@ -420,7 +420,7 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
             _log.Warning("job {0}: {1}", _jobId, error);
             Publish(new JobFailed(_jobId, error ?? state.ToString()));
         }
-        Stash.UnstashAll();
+        Release();
     }
 
     private void ApplyReset(ResetStates r)

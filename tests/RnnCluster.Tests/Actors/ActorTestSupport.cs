@@ -214,6 +214,9 @@ internal sealed class FakeWorker(TestProbe probe, string name)
             new Tensor(gradient, gradient.Length), finals ?? []), Ref);
 
     public void ExpectNoShard() => Probe.ExpectNoMsg(ActorTestSupport.Quiet);
+
+    /// <summary>An ended job releases its replica on this worker.</summary>
+    public void ExpectDropReplica(string jobId) => Assert.Equal(jobId, Probe.ExpectMsg<DropReplica>(ActorTestSupport.Wait).JobId);
 }
 
 /// <summary>An actor of a system without a TestKit (local mode) that hands every job event to a channel.</summary>

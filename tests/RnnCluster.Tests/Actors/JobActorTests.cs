@@ -545,7 +545,11 @@ public sealed class JobActorTests : TestKit
         var failed = subscriber.ExpectMsg<JobFailed>(Wait);
         Assert.Equal(first, failed.JobId);
         Assert.Contains("w2: out of memory", failed.Reason);
-        foreach (var w in workers) w.ExpectNoShard();
+        foreach (var w in workers)
+        {
+            w.ExpectDropReplica(first);
+            w.ExpectNoShard();
+        }
 
         coordinator.Tell(new GetJobStatus(first), TestActor);
         var status = ExpectMsg<JobStatus>(Wait);
@@ -586,7 +590,11 @@ public sealed class JobActorTests : TestKit
         var failed = subscriber.ExpectMsg<JobFailed>(Wait);
         Assert.Contains("state", failed.Reason);
         // Not restarted from scratch: no new replica, no new step 0.
-        foreach (var w in workers) w.ExpectNoShard();
+        foreach (var w in workers)
+        {
+            w.ExpectDropReplica("bad-states");
+            w.ExpectNoShard();
+        }
         actor.Tell(new GetJobStatus("bad-states"), TestActor);
         Assert.Equal(JobState.Failed, ExpectMsg<JobStatus>(Wait).State);
     }
@@ -661,6 +669,7 @@ public sealed class JobActorTests : TestKit
         foreach (var w in workers)
         {
             w.ExpectWeights(1);
+            w.ExpectDropReplica("stop");
             w.ExpectNoShard();
         }
         actor.Tell(new GetJobStatus("stop"), TestActor);
