@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# RnnCluster against PyTorch (CPU, MKL), one training step (forward, backward, Adam) of
-# RNN/LSTM/GRU + Dense(1) on the last output, MSE, explicit initial states, same shapes and threads.
+# RnnCluster against PyTorch (CPU, MKL) and TorchSharp (libtorch), one training step (forward,
+# backward, Adam) of RNN/LSTM/GRU + Dense(1) on the last output, MSE, explicit initial states, same
+# shapes and threads.
 #
-#   bench/compare.sh [--quick] [--json FILE] [--rounds N]
+#   bench/compare.sh [--quick] [--json FILE] [--rounds N] [--no-torchsharp]
 #
-# Sets the peer up when it is missing (bench/setup-peer.sh: Debian's python3-torch, system BLAS
-# pointed at MKL), builds bench/RnnCluster.Bench in Release, then for every row runs ours and the
-# peer ALTERNATELY (ours, peer, ours, peer, ...; each run reports its median ms/step) and takes the
-# median over the rounds, so machine noise hits both alike. Single-core sgemm GFLOP/s is measured
-# at the start and at the end of the same run (median of the four measurements).
+# Sets the PyTorch peer up when it is missing (bench/setup-peer.sh: Debian's python3-torch, system
+# BLAS pointed at MKL), builds bench/RnnCluster.Bench in Release and the TorchSharp peer
+# (bench/peers/torchsharp/build.sh: TorchSharp-cpu 0.107.0 = libtorch 2.10 with its own bundled
+# MKL; the first build restores ~600 MB from NuGet), then for every row runs ours and the peers
+# ALTERNATELY (ours, PyTorch, TorchSharp, ours, ...; each run reports its median ms/step) and takes
+# the median over the rounds, so machine noise hits all alike. Single-core sgemm GFLOP/s is
+# measured at the start and at the end of the same run (median of the four measurements), ours
+# and libtorch's (torch.mm 512x512 in the TorchSharp peer).
 #
-#   --quick   SimpleRNN, LSTM, GRU at (B, T, D, H) = (64, 100, 32, 128), one thread (< 3 minutes).
+#   --quick   SimpleRNN, LSTM, GRU at (B, T, D, H) = (64, 100, 32, 128), one thread (< 3 minutes on an idle machine).
 #   (full)    the three cells at (64,100,32,128), (64,100,32,256), (256,50,64,512) one thread and
 #             (64,100,32,256) two threads; our MKL math against our managed math at a small shape;
 #             bytes allocated per step and peak working set; local-mode scaling (bench/local-scaling.sh).
 #   --json F  also writes the comparison rows as a JSON array of objects with the fields cell, B, T,
-#             D, H, threads, ours_ms, peer_ms, ratio, gflops, peak_fraction (plus bytes_per_step and
-#             peak_working_set_mib).
+#             D, H, threads, ours_ms, peer_ms, ratio (PyTorch), torchsharp_ms, torchsharp_ratio,
+#             gflops, peak_fraction (plus bytes_per_step and peak_working_set_mib).
 #   --rounds N  alternations per row (default 3 with --quick, 5 for the full run).
+#   --no-torchsharp  PyTorch only (no NuGet restore, no TorchSharp column).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,14 +33,17 @@ BENCH="$HERE/RnnCluster.Bench/bin/Release/net10.0/rnncluster-bench"
 QUICK=0
 JSON_OUT=""
 ROUNDS=""
+TORCHSHARP=1
+TS_RUN="$HERE/peers/torchsharp/run.sh"
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
     --json) [ $# -ge 2 ] || { echo "compare.sh: --json needs a file name" >&2; exit 2; }; JSON_OUT=$2; shift ;;
     --rounds) [ $# -ge 2 ] || { echo "compare.sh: --rounds needs a number" >&2; exit 2; }; ROUNDS=$2; shift ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "compare.sh: unknown argument '$1' (expected --quick, --json FILE, --rounds N)" >&2; exit 2 ;;
+    --no-torchsharp) TORCHSHARP=0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "compare.sh: unknown argument '$1' (expected --quick, --json FILE, --rounds N, --no-torchsharp)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -65,6 +73,10 @@ if ! dotnet build "$HERE/RnnCluster.Bench/RnnCluster.Bench.csproj" -c Release -n
   tail -n 30 "$build_log" >&2; rm -f "$build_log"; echo "compare.sh: the build failed" >&2; exit 1
 fi
 rm -f "$build_log"
+if [ $TORCHSHARP -eq 1 ]; then
+  echo "compare: building the TorchSharp peer (bench/peers/torchsharp/build.sh; the first build restores ~600 MB)..." >&2
+  bash "$HERE/peers/torchsharp/build.sh" >&2 || { echo "compare.sh: the TorchSharp peer did not build (--no-torchsharp skips it)" >&2; exit 1; }
+fi
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -84,11 +96,19 @@ peer() { # cell B T D H threads warmup iters
 sgemm() {
   "$BENCH" sgemm --json --n 512 --threads 1 | record sgemm
 }
+torchsharp() { # cell B T D H threads warmup iters
+  LD_PRELOAD="${PEER_PRELOAD:-}" "$TS_RUN" --json --cell "$1" --batch "$2" --steps-time "$3" --features "$4" --hidden "$5" --threads "$6" --warmup "$7" --iters "$8"
+}
+ts_sgemm() {
+  [ $TORCHSHARP -eq 1 ] || return 0
+  LD_PRELOAD="${PEER_PRELOAD:-}" "$TS_RUN" --json --sgemm 512 --threads 1 | record ts_sgemm
+}
 
 echo "compare: sgemm (start)..." >&2
 sgemm; sgemm
 PEER_PRELOAD=$("$PY" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()).get("shim") or "")' "$RESULTS")
-[ -n "$PEER_PRELOAD" ] && echo "compare: our MKL runs its AVX-512 kernels through $PEER_PRELOAD; the peer gets it too (LD_PRELOAD)" >&2
+[ -n "$PEER_PRELOAD" ] && echo "compare: our MKL runs its AVX-512 kernels through $PEER_PRELOAD; the peers get it too (LD_PRELOAD)" >&2
+ts_sgemm
 
 # --- 3. rows: ours and the peer alternately ---------------------------------------------------
 if [ $QUICK -eq 1 ]; then
@@ -111,6 +131,9 @@ for row in $ROWS; do
     ours --cell "$cell" --batch "$b" --steps-time "$t" --features "$d" --hidden "$h" --threads "$th" \
       --warmup 2 --warmup-seconds 1 --iters "$ours_iters" | record ours
     peer "$cell" "$b" "$t" "$d" "$h" "$th" "$peer_warmup" "$peer_iters" | record peer
+    if [ $TORCHSHARP -eq 1 ]; then
+      torchsharp "$cell" "$b" "$t" "$d" "$h" "$th" "$peer_warmup" "$peer_iters" | record torchsharp
+    fi
   done
 done
 
@@ -127,6 +150,7 @@ fi
 
 echo "compare: sgemm (end)..." >&2
 sgemm; sgemm
+ts_sgemm
 
 if [ $QUICK -eq 0 ]; then
   echo "compare: local-mode scaling (bench/local-scaling.sh)..." >&2
@@ -151,18 +175,18 @@ shim = sg[0].get("shim") if sg else None
 key = lambda i: (i["cell"], i["B"], i["T"], i["D"], i["H"], i["threads"])
 rows, order = {}, []
 for i in items:
-    if i["section"] not in ("ours", "peer"):
+    if i["section"] not in ("ours", "peer", "torchsharp"):
         continue
     k = key(i)
     if k not in rows:
-        rows[k] = {"ours": [], "peer": [], "bytes": [], "ws": []}
+        rows[k] = {"ours": [], "peer": [], "torchsharp": [], "bytes": [], "ws": []}
         order.append(k)
     if i["section"] == "ours":
         rows[k]["ours"].append(i["ms"])
         rows[k]["bytes"].append(i["bytes_per_step"])
         rows[k]["ws"].append(i["peak_working_set"])
     else:
-        rows[k]["peer"].append(i["ms"])
+        rows[k][i["section"]].append(i["ms"])
 
 def flops(cell, b, t, d, h):
     g = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
@@ -173,35 +197,52 @@ out = []
 for k in order:
     cell, b, t, d, h, th = k
     o, p = med(rows[k]["ours"]), med(rows[k]["peer"])
+    ts = med(rows[k]["torchsharp"]) if rows[k]["torchsharp"] else None
     gf = flops(cell, b, t, d, h) / (o * 1e6)
     out.append({"cell": cell, "B": b, "T": t, "D": d, "H": h, "threads": th,
                 "ours_ms": round(o, 3), "peer_ms": round(p, 3), "ratio": round(p / o, 3),
+                "torchsharp_ms": round(ts, 3) if ts else None, "torchsharp_ratio": round(ts / o, 3) if ts else None,
                 "gflops": round(gf, 2), "peak_fraction": round(gf / peak, 3),
                 "bytes_per_step": max(rows[k]["bytes"]), "peak_working_set_mib": round(max(rows[k]["ws"]) / 2**20, 1)})
 
+has_ts = any(r["torchsharp_ms"] for r in out)
+tsg = [i for i in items if i["section"] == "ts_sgemm"]
 print()
-print(f"RnnCluster vs PyTorch {torch_version} (MKL), one Adam training step; median of per-run medians, "
-      f"{len(rows[order[0]]['ours']) if order else 0} alternating runs each")
+print(f"RnnCluster vs PyTorch {torch_version} (MKL)" + (" and TorchSharp-cpu 0.107.0 (libtorch 2.10, its bundled MKL)" if has_ts else "") +
+      f", one Adam training step; median of per-run medians, {len(rows[order[0]]['ours']) if order else 0} alternating runs each")
 print(f"single-core sgemm 512x512: {peak:.1f} GFLOP/s (median of {len(sg)}: " + ", ".join(f"{i['gflops']:.1f}" for i in sg) + f"); {mkl_version}")
-print(f"MKL code path {code_path} ({cpu_dispatch})" + (f"; the peer runs with the same shim (LD_PRELOAD={shim})" if shim else ""))
+if tsg:
+    print(f"libtorch 2.10 single-core torch.mm 512x512: {med([i['gflops'] for i in tsg]):.1f} GFLOP/s (median of {len(tsg)}: " + ", ".join(f"{i['gflops']:.1f}" for i in tsg) + ")")
+print(f"MKL code path {code_path} ({cpu_dispatch})" + (f"; the peers run with the same shim (LD_PRELOAD={shim})" if shim else ""))
 print()
-print("| cell | shape (B, T, D, H) | threads | ours ms/step | PyTorch ms/step | ratio (PyTorch / ours) | our GFLOP/s | of 1-core sgemm |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+if has_ts:
+    print("| cell | shape (B, T, D, H) | threads | ours ms/step | PyTorch ms/step | ratio (PyTorch / ours) | TorchSharp ms/step | ratio (TorchSharp / ours) | our GFLOP/s | of 1-core sgemm |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+else:
+    print("| cell | shape (B, T, D, H) | threads | ours ms/step | PyTorch ms/step | ratio (PyTorch / ours) | our GFLOP/s | of 1-core sgemm |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in out:
+    ts_cols = (f"{r['torchsharp_ms']:.1f} | {r['torchsharp_ratio']:.2f} | " if r["torchsharp_ms"] else "- | - | ") if has_ts else ""
     print(f"| {names[r['cell']]} | {r['B']}, {r['T']}, {r['D']}, {r['H']} | {r['threads']} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | "
-          f"{r['ratio']:.2f} | {r['gflops']:.1f} | {100 * r['peak_fraction']:.0f}% |")
+          f"{r['ratio']:.2f} | {ts_cols}{r['gflops']:.1f} | {100 * r['peak_fraction']:.0f}% |")
 
 # two threads against one, ours, same shape
 two = [r for r in out if r["threads"] == 2]
 if two:
     print()
-    print("| cell | shape | ours 1 thread ms | ours 2 threads ms | speed-up | PyTorch 1 thread ms | PyTorch 2 threads ms | PyTorch speed-up |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| cell | shape | ours 1 thread ms | ours 2 threads ms | speed-up | PyTorch 1 thread ms | PyTorch 2 threads ms | PyTorch speed-up |"
+          + (" TorchSharp 1 thread ms | TorchSharp 2 threads ms | TorchSharp speed-up |" if has_ts else ""))
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- | --- |" if has_ts else ""))
     for r in two:
         one = next((x for x in out if x["threads"] == 1 and key(x)[:5] == key(r)[:5]), None)
         if one:
+            ts_cols = ""
+            if has_ts and one["torchsharp_ms"] and r["torchsharp_ms"]:
+                ts_cols = f" {one['torchsharp_ms']:.1f} | {r['torchsharp_ms']:.1f} | {one['torchsharp_ms'] / r['torchsharp_ms']:.2f}x |"
+            elif has_ts:
+                ts_cols = " - | - | - |"
             print(f"| {names[r['cell']]} | {r['B']}, {r['T']}, {r['D']}, {r['H']} | {one['ours_ms']:.1f} | {r['ours_ms']:.1f} | {one['ours_ms'] / r['ours_ms']:.2f}x | "
-                  f"{one['peer_ms']:.1f} | {r['peer_ms']:.1f} | {one['peer_ms'] / r['peer_ms']:.2f}x |")
+                  f"{one['peer_ms']:.1f} | {r['peer_ms']:.1f} | {one['peer_ms'] / r['peer_ms']:.2f}x |" + ts_cols)
 
 print()
 print("| cell | shape | threads | bytes allocated per step (after warm-up) | peak working set |")
@@ -246,4 +287,7 @@ if json_out:
 bad = [r for r in out if r["ratio"] < 1.0]
 if bad:
     print("ratio below 1.0: " + ", ".join(f"{names[r['cell']]} H={r['H']} threads={r['threads']} ({r['ratio']:.2f})" for r in bad))
+bad = [r for r in out if r["torchsharp_ratio"] is not None and r["torchsharp_ratio"] < 1.0]
+if bad:
+    print("TorchSharp ratio below 1.0: " + ", ".join(f"{names[r['cell']]} H={r['H']} threads={r['threads']} ({r['torchsharp_ratio']:.2f})" for r in bad))
 EOF

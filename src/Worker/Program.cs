@@ -1,4 +1,6 @@
+using System.CommandLine;
 using Akka.Event;
+using RnnCluster.CommandLine;
 using RnnCluster.Hosting;
 using RnnCluster.Numerics;
 
@@ -7,69 +9,43 @@ namespace RnnCluster.Worker
     /// <summary><c>rnncluster-worker</c>: a worker node that joins the cluster through its seed nodes.</summary>
     public static class WorkerProgram
     {
-        public const string Usage = $"""
-            usage: rnncluster-worker --seed ADDRESS [options]
-
+        public const string Description = """
             Runs a worker node: joins the cluster through its seed nodes (the coordinator's address,
             e.g. akka.tcp://rnncluster@127.0.0.1:4053), registers with the coordinator and computes
             shards until Ctrl-C or SIGTERM, then leaves the cluster.
-
-            node options:
-            {NodeOptions.Help}
-              --math mkl|managed   math backend (env RNNCLUSTER_MATH; default mkl; MKL threads:
-                                   env RNNCLUSTER_MKL_THREADS, default 1)
-              --log-level LEVEL    trace, debug, info (default), warning, error
-              --help               this text
-
-            exit codes: 0 stopped by a signal, 1 error or removed from the cluster (one line on stderr),
-            2 usage error
+            Exit codes: 0 stopped by a signal, 1 error or removed from the cluster (one line on stderr),
+            2 usage error.
             """;
 
-        public static async Task<int> Main(string[] args)
+        public static Task<int> Main(string[] args) => CreateProgram().RunAsync(args);
+
+        /// <summary>
+        /// The program's command line. Every exception is an error of one line: MKL missing, a port in
+        /// use, a broken config file.
+        /// </summary>
+        public static CliProgram CreateProgram() => new(CreateRoot(), _ => true);
+
+        public static Command CreateRoot()
         {
-            if (args.Any(a => a is "--help" or "-h" or "help"))
+            var node = new NodeCommandLine(defaultPort: 0);
+            var math = CliOptions.Math();
+            var root = CliProgram.CreateRoot("rnncluster-worker", Description);
+            node.AddTo(root);
+            root.Add(math);
+            root.SetAction(async (result, _) =>
             {
-                Console.WriteLine(Usage);
-                return 0;
-            }
-            try
-            {
-                var node = NodeOptions.Parse(args, defaultPort: 0, out var rest);
-                string? math = null, level = null;
-                for (int i = 0; i < rest.Count; i++)
-                {
-                    switch (rest[i])
-                    {
-                        case "--math" when i + 1 < rest.Count: math = rest[++i]; break;
-                        case "--log-level" when i + 1 < rest.Count: level = rest[++i]; break;
-                        case var a when a.StartsWith("--math=", StringComparison.Ordinal): math = a["--math=".Length..]; break;
-                        case var a when a.StartsWith("--log-level=", StringComparison.Ordinal): level = a["--log-level=".Length..]; break;
-                        case "--math" or "--log-level": throw new NodeOptionsException($"option {rest[i]} needs a value");
-                        case var a when a.StartsWith("--", StringComparison.Ordinal): throw new NodeOptionsException($"unknown option {a}");
-                        default: throw new NodeOptionsException($"unexpected argument '{rest[i]}'");
-                    }
-                }
-                if (node.Seeds.Count == 0) throw new NodeOptionsException("give at least one seed node: --seed akka.tcp://rnncluster@HOST:PORT (or RNNCLUSTER_SEEDS)");
-                var logLevel = NodeProgram.ParseLogLevel(level);
-                node.CheckPortIsFree();
-                var kernels = MathBackend.Start(MathOptions.FromEnvironment(math));
+                var options = node.Read(result);
+                if (options.Seeds.Count == 0) throw new NodeOptionsException("give at least one seed node: --seed akka.tcp://rnncluster@HOST:PORT (or RNNCLUSTER_SEEDS)");
+                var logLevel = node.ReadLogLevel(result);
+                options.CheckPortIsFree();
+                var kernels = MathBackend.Start(MathOptions.FromEnvironment(result.GetValue(math)));
 
                 using var logs = NodeLogging.CreateConsoleFactory(logLevel, toStandardError: false);
-                var worker = WorkerNode.Start(AkkaCluster.Node(node, AkkaCluster.WorkerRole, NodeLogging.AkkaLevel(logLevel)), kernels, logs);
-                worker.System.Log.Info("worker node at {0}, joining through {1}; {2}", worker.Address, string.Join(", ", node.Seeds), MathBackend.Describe(kernels));
+                var worker = WorkerNode.Start(AkkaCluster.Node(options, AkkaCluster.WorkerRole, NodeLogging.AkkaLevel(logLevel)), kernels, logs);
+                worker.System.Log.Info("worker node at {0}, joining through {1}; {2}", worker.Address, string.Join(", ", options.Seeds), MathBackend.Describe(kernels));
                 return await NodeProgram.RunUntilStoppedAsync(worker.System);
-            }
-            catch (NodeOptionsException e)
-            {
-                Console.Error.WriteLine($"rnncluster-worker: {e.Message} (see rnncluster-worker --help)");
-                return 2;
-            }
-            catch (Exception e)
-            {
-                // MKL missing, a port in use, a broken config file: one line, not a stack trace.
-                Console.Error.WriteLine($"rnncluster-worker: error: {e.Message.Split('\n')[0]}");
-                return 1;
-            }
+            });
+            return root;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Akka.Event;
 using RnnCluster.Coordinator.Cluster;
 using RnnCluster.Hosting;
@@ -11,39 +12,24 @@ namespace RnnCluster.Coordinator.Cli;
 /// </summary>
 public static class CoordinatorCommand
 {
-    public static readonly string Usage = $"""
-        usage: rnncluster coordinator [options]
-
-        Runs a coordinator node: the coordinator (a cluster singleton on the nodes with role
-        coordinator) that workers register with and clients submit jobs to, through the
-        ClusterClientReceptionist. Without --seed it starts a new cluster (seeds itself); give the
-        other coordinator nodes' addresses to join an existing one. Runs until Ctrl-C or SIGTERM.
-
-        node options (default port {AkkaCluster.DefaultCoordinatorPort}):
-        {NodeOptions.Help}
-          --log-level LEVEL    trace, debug, info (default), warning, error
-          --help               this text
-
-        clients: rnncluster submit JOB --contact akka.tcp://rnncluster@HOST:PORT
+    public const string Description = """
+        run a coordinator node until Ctrl-C or SIGTERM: workers register with it and clients
+        submit jobs to it ('rnncluster submit JOB --contact akka.tcp://rnncluster@HOST:PORT').
+        Without --seed it starts a new cluster; with the other coordinator nodes' addresses it joins theirs
         """;
 
-    private static readonly HashSet<string> ValueOptions = ["log-level"];
-    private static readonly HashSet<string> Flags = ["help"];
-
-    public static async Task<int> RunAsync(IEnumerable<string> args, TextWriter output)
+    public static Command Create()
     {
-        var list = args.ToList();
-        if (list.Any(a => a is "--help" or "-h"))
-        {
-            output.WriteLine(Usage);
-            return 0;
-        }
-        var node = NodeOptions.Parse(list, AkkaCluster.DefaultCoordinatorPort, out var rest);
-        var a = new CliArguments(rest, ValueOptions, Flags);
-        if (a.Positional.Count > 0) throw new UsageException($"unexpected argument '{a.Positional[0]}'");
-        var level = NodeProgram.ParseLogLevel(a.Value("log-level"));
-        node.CheckPortIsFree();
+        var node = new NodeCommandLine(AkkaCluster.DefaultCoordinatorPort);
+        var command = new Command("coordinator", Description);
+        node.AddTo(command);
+        command.SetAction((result, _) => RunAsync(node.Read(result), node.ReadLogLevel(result)));
+        return command;
+    }
 
+    private static async Task<int> RunAsync(NodeOptions node, Microsoft.Extensions.Logging.LogLevel level)
+    {
+        node.CheckPortIsFree();
         using var logs = NodeLogging.CreateConsoleFactory(level, toStandardError: false);
         CoordinatorNode coordinator;
         try

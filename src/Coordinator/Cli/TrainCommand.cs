@@ -1,5 +1,6 @@
-using RnnCluster.Checkpoints;
+using System.CommandLine;
 using RnnCluster.Client;
+using RnnCluster.CommandLine;
 using RnnCluster.Coordinator.Actors;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
@@ -10,76 +11,52 @@ using RnnCluster.Protocol;
 namespace RnnCluster.Coordinator.Cli;
 
 /// <summary>
-/// <c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR] [--checkpoint-dir DIR
-/// [--checkpoint-every epoch|N] [--fresh]]</c>: local mode. With a checkpoint folder the job
-/// checkpoints there and the same command after a crash continues from the newest checkpoint.
+/// <c>rnncluster train [JOB] [--workers N] [--seed S] [--epochs E] [--out DIR] [--math mkl|managed]
+/// [--checkpoint-dir DIR [--checkpoint-every epoch|N] [--checkpoint-keep K] [--fresh]]</c>: local mode.
+/// With a checkpoint folder the same command after a crash continues from the job's newest checkpoint.
 /// </summary>
 public static class TrainCommand
 {
-    private static readonly HashSet<string> ValueOptions = ["workers", "seed", "epochs", "out", "math", "checkpoint-dir", "checkpoint-every", "checkpoint-keep"];
-    private static readonly HashSet<string> Flags = ["fresh"];
-
-    public static async Task<int> RunAsync(IEnumerable<string> args, TextWriter output)
+    public static Command Create()
     {
-        var a = new CliArguments(args, ValueOptions, Flags);
-        var job = JobFiles.FromArguments(a);
-        int workers = a.Int("workers", min: 1) ?? Environment.ProcessorCount;
-        var kernels = MathBackend.Start(MathOptions.FromEnvironment(a.Value("math")));
+        var job = new JobArguments(overrides: true);
+        var workers = CliOptions.Int("--workers", "N", "worker actors (default: one per core)", min: 1);
+        var outDir = CliOptions.Text("--out", "DIR", "write weights.npz, model.json, metrics.csv and loss.png to this folder (created if missing)");
+        var math = CliOptions.Math();
+        var checkpoints = new CheckpointArguments(fresh: true);
+        var command = new Command("train", "train a job in local mode: one process, the coordinator and N worker actors");
+        job.AddTo(command);
+        command.Add(workers);
+        command.Add(outDir);
+        command.Add(math);
+        checkpoints.AddTo(command);
+        command.SetAction((result, _) => RunAsync(job.Read(result), result.GetValue(workers) ?? Environment.ProcessorCount,
+            result.GetValue(outDir), result.GetValue(math), checkpoints.Read(result, resumeAllOnStart: false), checkpoints.Fresh(result),
+            result.InvocationConfiguration.Output));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(JobSpec job, int workers, string? outDir, string? math, CoordinatorCheckpoints? checkpoints, bool fresh, TextWriter output)
+    {
+        var kernels = MathBackend.Start(MathOptions.FromEnvironment(math));
         output.WriteLine(MathBackend.Describe(kernels));
 
-        var data = JobFiles.LoadData(job);
-        if (a.Value("out") is { } outPath && File.Exists(outPath))
-            throw new JobException($"--out {outPath} is a file; expected a folder (it is created if missing)");
+        var data = JobArguments.LoadData(job);
+        if (outDir is not null && File.Exists(outDir))
+            throw new JobException($"--out {outDir} is a file; expected a folder (it is created if missing)");
         output.WriteLine($"job '{job.Name}': {data.Description}; {job.Epochs} epochs of batch {job.BatchSize}; local mode with {workers} worker(s)");
         // Local mode knows its workers: wait for all of them so every run of the job cuts the same shards.
         job = job with { MinWorkers = workers };
-        var checkpoints = CheckpointOptions(a, job, data, output);
+        if (checkpoints is not null) CheckpointArguments.Prepare(checkpoints, fresh, job, data, output);
 
         await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING", checkpoints: checkpoints);
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
-        int exitCode = await JobFollower.FollowAsync(handle, job, data, a.Value("out"), output);
+        int exitCode = await JobFollower.FollowAsync(handle, job, data, outDir, output);
         // With more than one MKL thread, say whether the second core was used (the local workers run in this process).
         if (kernels.Kind == MathKind.Mkl && Mkl.ConfiguredThreads > 1)
             output.WriteLine($"recurrent passes split over two threads: {TimeLoopThreads.SplitPasses}");
         return exitCode;
-    }
-
-    /// <summary>--checkpoint-dir, --checkpoint-every, --checkpoint-keep and --fresh; says where the job's checkpoints are and where it resumes.</summary>
-    private static CoordinatorCheckpoints? CheckpointOptions(CliArguments a, JobSpec job, Dataset data, TextWriter output)
-    {
-        if (a.Value("checkpoint-dir") is not { } dir)
-        {
-            foreach (var o in new[] { "checkpoint-every", "checkpoint-keep", "fresh" })
-                if (a.Has(o)) throw new UsageException($"--{o} needs --checkpoint-dir");
-            return null;
-        }
-        if (File.Exists(dir)) throw new JobException($"--checkpoint-dir {dir} is a file; expected a folder (it is created if missing)");
-        CheckpointPolicy policy;
-        try
-        {
-            policy = CheckpointPolicy.Parse(a.Value("checkpoint-every"));
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
-        var options = new CoordinatorCheckpoints(dir, policy, a.Int("checkpoint-keep", min: 1) ?? 2);
-        var store = options.CreateStore();
-        var key = JobKey.Of(job.Name, job.ToJson(), data);
-        try
-        {
-            if (a.Has("fresh")) store.Discard(key);
-            var latest = store.Latest(key, w => output.WriteLine($"warning: {w}"));
-            output.WriteLine(latest is null
-                ? $"checkpoints: {store.JobDirectory(key)}"
-                : $"checkpoints: {store.JobDirectory(key)}; resuming at epoch {Math.Min(latest.Cursor.Epoch + 1, job.Epochs)}, batch {latest.Cursor.Batch} (step {latest.Cursor.Step})");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new JobException($"cannot use the checkpoint folder {dir}: {e.Message}");
-        }
-        return options;
     }
 }
 
@@ -117,28 +94,6 @@ public static class JobFollower
             }
         }
         throw new JobException("the job's progress stream ended without a result");
-    }
-}
-
-/// <summary>Job-file handling shared by the commands.</summary>
-public static class JobFiles
-{
-    /// <summary>The JOB argument (or the built-in default job) with --seed and --epochs applied.</summary>
-    public static JobSpec FromArguments(CliArguments a)
-    {
-        if (a.Positional.Count > 1) throw new UsageException($"expected at most one JOB file, got {a.Positional.Count}");
-        var job = a.Positional.Count == 1 ? JobSpec.Load(a.Positional[0]) : DefaultJob.Spec;
-        if (a.Int("seed") is { } seed) job = job with { Seed = seed };
-        if (a.Int("epochs", min: 1) is { } epochs) job = job with { Epochs = epochs };
-        return job;
-    }
-
-    /// <summary>Loads and checks the job's data against its model before anything starts.</summary>
-    public static Dataset LoadData(JobSpec job)
-    {
-        var data = DataLoader.Load(job, job.Name);
-        DataLoader.CheckFits(data, job);
-        return data;
     }
 }
 

@@ -1,12 +1,13 @@
 using Akka.Actor;
+using RnnCluster.CommandLine;
 
 namespace RnnCluster.Hosting;
 
 /// <summary>A wrong node option or environment variable: one line, the program exits with code 2.</summary>
-public sealed class NodeOptionsException(string message) : Exception(message);
+public sealed class NodeOptionsException(string message) : UsageException(message);
 
 /// <summary>
-/// Where a node listens and whom it joins. Each value comes from its command-line option, else its
+/// Where a node listens and whom it joins (options: <see cref="NodeCommandLine"/>). Each value comes from its command-line option, else its
 /// environment variable, else the default:
 /// <list type="table">
 /// <item><term><c>--host</c> / <c>RNNCLUSTER_HOST</c></term><description>interface to bind (default 127.0.0.1; 0.0.0.0 for all, then give a public hostname)</description></item>
@@ -28,18 +29,6 @@ public sealed record NodeOptions
     public static IReadOnlyList<string> EnvironmentVariables { get; } =
         [HostVariable, PortVariable, PublicHostnameVariable, SeedsVariable, ConfigVariable];
 
-    /// <summary>The node options, for help texts.</summary>
-    public const string Help = """
-          --host H             interface to bind (env RNNCLUSTER_HOST; default 127.0.0.1; 0.0.0.0 = all,
-                               then set --public-hostname)
-          --port P             TCP port (env RNNCLUSTER_PORT; 0 = any free port)
-          --public-hostname N  address other nodes use to reach this node (env RNNCLUSTER_PUBLIC_HOSTNAME;
-                               default: the host)
-          --seed ADDRESS       seed node, akka.tcp://rnncluster@host:port or host:port; repeat or separate
-                               with commas (env RNNCLUSTER_SEEDS, comma-separated)
-          --config FILE        HOCON file overriding built-in settings (env RNNCLUSTER_CONFIG)
-        """;
-
     public string Host { get; init; } = "127.0.0.1";
     public int Port { get; init; }
     public string? PublicHostname { get; init; }
@@ -49,62 +38,22 @@ public sealed record NodeOptions
     /// <summary>The host other nodes use: the public hostname, else the bound host.</summary>
     public string ReachableHost => PublicHostname ?? Host;
 
-    /// <summary>Option names <see cref="Parse"/> takes (each with a value).</summary>
-    public static IReadOnlySet<string> OptionNames { get; } = new HashSet<string> { "host", "port", "public-hostname", "seed", "config" };
-
     /// <summary>
-    /// Takes the node options out of <paramref name="args"/> (the rest is returned in order for the
-    /// program to parse), falling back to the environment and then to <paramref name="defaultPort"/>.
+    /// The node options from the values given on the command line (null or empty: not given), each
+    /// falling back to its environment variable and then to the default (<paramref name="defaultPort"/>
+    /// for the port); checks them.
     /// </summary>
-    public static NodeOptions Parse(IEnumerable<string> args, int defaultPort, out List<string> rest, Func<string, string?>? environment = null)
+    /// <exception cref="NodeOptionsException">A value is malformed, or the combination is not usable.</exception>
+    public static NodeOptions Resolve(string? host, string? port, string? publicHostname, IReadOnlyList<string> seeds, string? config,
+                                      int defaultPort, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
-        rest = [];
-        string? host = null, port = null, publicHostname = null, config = null;
-        var seeds = new List<string>();
-        var list = args.ToList();
-        for (int i = 0; i < list.Count; i++)
-        {
-            var a = list[i];
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                rest.Add(a);
-                continue;
-            }
-            var name = a[2..];
-            string? value = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0)
-            {
-                value = name[(eq + 1)..];
-                name = name[..eq];
-            }
-            if (!OptionNames.Contains(name))
-            {
-                rest.Add(a);
-                continue;
-            }
-            if (value is null)
-            {
-                if (i + 1 >= list.Count || list[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    throw new NodeOptionsException($"option --{name} needs a value");
-                value = list[++i];
-            }
-            switch (name)
-            {
-                case "host": host = value; break;
-                case "port": port = value; break;
-                case "public-hostname": publicHostname = value; break;
-                case "config": config = value; break;
-                case "seed": seeds.Add(value); break;
-            }
-        }
-
+        seeds = [.. seeds];
         host ??= NonEmpty(environment(HostVariable));
         port ??= NonEmpty(environment(PortVariable));
         publicHostname ??= NonEmpty(environment(PublicHostnameVariable));
         config ??= NonEmpty(environment(ConfigVariable));
-        if (seeds.Count == 0 && NonEmpty(environment(SeedsVariable)) is { } fromEnvironment) seeds.Add(fromEnvironment);
+        if (seeds.Count == 0 && NonEmpty(environment(SeedsVariable)) is { } fromEnvironment) seeds = [fromEnvironment];
 
         int portNumber = defaultPort;
         if (port is not null && (!int.TryParse(port, out portNumber) || portNumber is < 0 or > 65535))

@@ -1,4 +1,5 @@
-using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.Providers.LinearAlgebra;
+using RnnCluster.Numerics;
 
 namespace RnnCluster.Model;
 
@@ -9,7 +10,11 @@ namespace RnnCluster.Model;
 /// </summary>
 public static class Initializers
 {
-    public static float[] InitialParameters(Network network, int seed)
+    /// <summary>
+    /// The network's starting weights for <paramref name="seed"/>. <paramref name="linearAlgebra"/> is
+    /// the provider the orthogonal initializer's QR runs in (default: see <see cref="Orthogonal"/>).
+    /// </summary>
+    public static float[] InitialParameters(Network network, int seed, ILinearAlgebraProvider<double>? linearAlgebra = null)
     {
         var random = new Random(seed);
         var parameters = new float[network.ParameterCount];
@@ -19,7 +24,7 @@ public static class Initializers
             GlorotUniform(random, parameters.AsSpan(w[0].Offset, w[0].Length), w[0].Shape[0], w[0].Shape[1]);
             if (layer is RecurrentLayer r)
             {
-                Orthogonal(random, parameters.AsSpan(r.RecurrentKernel.Offset, r.RecurrentKernel.Length), r.RecurrentKernel.Shape[0], r.RecurrentKernel.Shape[1]);
+                Orthogonal(random, parameters.AsSpan(r.RecurrentKernel.Offset, r.RecurrentKernel.Length), r.RecurrentKernel.Shape[0], r.RecurrentKernel.Shape[1], linearAlgebra);
                 if (layer.Spec.Kind == LayerKinds.Lstm)
                     parameters.AsSpan(r.Bias.Offset + layer.Spec.Units, layer.Spec.Units).Fill(1f);
             }
@@ -33,18 +38,30 @@ public static class Initializers
         for (int i = 0; i < target.Length; i++) target[i] = (float)((random.NextDouble() * 2 - 1) * limit);
     }
 
-    /// <summary>Keras Orthogonal(gain=1): QR of a normal matrix, signs fixed by R's diagonal.</summary>
-    public static void Orthogonal(Random random, Span<float> target, int rows, int cols)
+    /// <summary>
+    /// Keras Orthogonal(gain=1): thin QR of a normal matrix, signs fixed by R's diagonal. The QR
+    /// (O(rows cols min(rows, cols)), seconds in managed code for a 768-unit LSTM) runs in MKL's
+    /// LAPACK whenever this process has loaded MKL, else in MathNet's managed provider. It is chosen
+    /// here, not through the process-global <c>LinearAlgebraControl.Provider</c>, which a program may
+    /// switch while another thread initializes weights: within a process, a seed always gives the same bits.
+    /// </summary>
+    public static void Orthogonal(Random random, Span<float> target, int rows, int cols, ILinearAlgebraProvider<double>? linearAlgebra = null)
     {
         int big = Math.Max(rows, cols), small = Math.Min(rows, cols);
-        var a = Matrix<double>.Build.Dense(big, small, (_, _) => Normal(random));
-        var qr = a.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin);
-        var q = qr.Q;
+        // Column-major (as MathNet stores matrices), drawn column by column.
+        var q = new double[big * small];
+        for (int i = 0; i < q.Length; i++) q[i] = Normal(random);
+        var r = new double[small * small];
+        var provider = linearAlgebra ?? (Mkl.IsLoaded ? MklLinearAlgebraProvider.Instance : ManagedLinearAlgebraProvider.Instance);
+        provider.ThinQRFactor(q, big, small, r, new double[small]);
         for (int j = 0; j < small; j++)
-            if (qr.R[j, j] < 0) q.SetColumn(j, q.Column(j).Negate());
+        {
+            if (r[j * small + j] >= 0) continue;
+            for (int i = 0; i < big; i++) q[j * big + i] = -q[j * big + i];
+        }
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++)
-                target[i * cols + j] = (float)(rows >= cols ? q[i, j] : q[j, i]);
+                target[i * cols + j] = (float)(rows >= cols ? q[j * big + i] : q[i * big + j]);
     }
 
     private static double Normal(Random random)

@@ -73,6 +73,18 @@ public sealed unsafe class MklLinearAlgebraProvider :
 
     // ---- double: MKL
 
+    public void QRFactor(double[] a, int rowsA, int columnsA, double[] q, double[] tau) =>
+        MklRealProvider<double, MklDouble>.QRFactor(a, rowsA, columnsA, q, tau);
+
+    public void ThinQRFactor(double[] a, int rowsA, int columnsA, double[] r, double[] tau) =>
+        MklRealProvider<double, MklDouble>.ThinQRFactor(a, rowsA, columnsA, r, tau);
+
+    public void QRSolve(double[] a, int rows, int columns, double[] b, int columnsB, double[] x, QRMethod method) =>
+        MklRealProvider<double, MklDouble>.QRSolve(a, rows, columns, b, columnsB, x, method);
+
+    public void QRSolveFactored(double[] q, double[] r, int rowsA, int columnsA, double[] tau, double[] b, int columnsB, double[] x, QRMethod method) =>
+        MklRealProvider<double, MklDouble>.QRSolveFactored(q, r, rowsA, columnsA, tau, b, columnsB, x, method);
+
     public void AddVectorToScaledVector(double[] y, double alpha, double[] x, double[] result)
     {
         CheckAxpy(y, x, result);
@@ -146,6 +158,18 @@ public sealed unsafe class MklLinearAlgebraProvider :
 
     // ---- float: MKL
 
+    public void QRFactor(float[] a, int rowsA, int columnsA, float[] q, float[] tau) =>
+        MklRealProvider<float, MklSingle>.QRFactor(a, rowsA, columnsA, q, tau);
+
+    public void ThinQRFactor(float[] a, int rowsA, int columnsA, float[] r, float[] tau) =>
+        MklRealProvider<float, MklSingle>.ThinQRFactor(a, rowsA, columnsA, r, tau);
+
+    public void QRSolve(float[] a, int rows, int columns, float[] b, int columnsB, float[] x, QRMethod method) =>
+        MklRealProvider<float, MklSingle>.QRSolve(a, rows, columns, b, columnsB, x, method);
+
+    public void QRSolveFactored(float[] q, float[] r, int rowsA, int columnsA, float[] tau, float[] b, int columnsB, float[] x, QRMethod method) =>
+        MklRealProvider<float, MklSingle>.QRSolveFactored(q, r, rowsA, columnsA, tau, b, columnsB, x, method);
+
     public void AddVectorToScaledVector(float[] y, float alpha, float[] x, float[] result)
     {
         CheckAxpy(y, x, result);
@@ -216,7 +240,7 @@ public sealed unsafe class MklLinearAlgebraProvider :
 
     // ---- shared checks
 
-    private void EnsureReady()
+    internal void EnsureReady()
     {
         if (!IsLoaded) InitializeVerify();
     }
@@ -337,17 +361,6 @@ public sealed unsafe class MklLinearAlgebraProvider :
     public void CholeskySolveFactored(double[] a, int orderA, double[] b, int columnsB) =>
         Managed.CholeskySolveFactored(a, orderA, b, columnsB);
 
-    public void QRFactor(double[] a, int rowsA, int columnsA, double[] q, double[] tau) =>
-        Managed.QRFactor(a, rowsA, columnsA, q, tau);
-
-    public void ThinQRFactor(double[] a, int rowsA, int columnsA, double[] r, double[] tau) =>
-        Managed.ThinQRFactor(a, rowsA, columnsA, r, tau);
-
-    public void QRSolve(double[] a, int rows, int columns, double[] b, int columnsB, double[] x, QRMethod method) =>
-        Managed.QRSolve(a, rows, columns, b, columnsB, x, method);
-
-    public void QRSolveFactored(double[] q, double[] r, int rowsA, int columnsA, double[] tau, double[] b, int columnsB, double[] x, QRMethod method) =>
-        Managed.QRSolveFactored(q, r, rowsA, columnsA, tau, b, columnsB, x, method);
 
     public void SingularValueDecomposition(bool computeVectors, double[] a, int rowsA, int columnsA, double[] s, double[] u, double[] vt) =>
         Managed.SingularValueDecomposition(computeVectors, a, rowsA, columnsA, s, u, vt);
@@ -408,17 +421,6 @@ public sealed unsafe class MklLinearAlgebraProvider :
     public void CholeskySolveFactored(float[] a, int orderA, float[] b, int columnsB) =>
         Managed.CholeskySolveFactored(a, orderA, b, columnsB);
 
-    public void QRFactor(float[] a, int rowsA, int columnsA, float[] q, float[] tau) =>
-        Managed.QRFactor(a, rowsA, columnsA, q, tau);
-
-    public void ThinQRFactor(float[] a, int rowsA, int columnsA, float[] r, float[] tau) =>
-        Managed.ThinQRFactor(a, rowsA, columnsA, r, tau);
-
-    public void QRSolve(float[] a, int rows, int columns, float[] b, int columnsB, float[] x, QRMethod method) =>
-        Managed.QRSolve(a, rows, columns, b, columnsB, x, method);
-
-    public void QRSolveFactored(float[] q, float[] r, int rowsA, int columnsA, float[] tau, float[] b, int columnsB, float[] x, QRMethod method) =>
-        Managed.QRSolveFactored(q, r, rowsA, columnsA, tau, b, columnsB, x, method);
 
     public void SingularValueDecomposition(bool computeVectors, float[] a, int rowsA, int columnsA, float[] s, float[] u, float[] vt) =>
         Managed.SingularValueDecomposition(computeVectors, a, rowsA, columnsA, s, u, vt);

@@ -232,14 +232,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Theory]
-    [InlineData("unknown option --bogus", "train", "--bogus", "1")]
+    [InlineData("unknown option --bogus (see 'rnncluster train --help')", "train", "--bogus", "1")]
+    [InlineData("unknown option --wrkers; did you mean --workers?", "train", "--wrkers", "2")]
+    [InlineData("unknown option --wrkers; did you mean --workers?", "train", "--wrkers")]
     [InlineData("option --workers needs a value", "train", "--workers")]
-    [InlineData("--workers must be at least 1", "train", "--workers", "0")]
-    [InlineData("--epochs expects an integer", "train", "--epochs", "many")]
-    [InlineData("expected at most one JOB file", "train", "a.json", "b.json")]
-    [InlineData("unknown command 'fly'", "fly")]
-    [InlineData("--model DIR", "predict")]
-    [InlineData("unknown option --epochs", "evaluate", "--epochs", "3", "--model", "x")]
+    [InlineData("--workers must be at least 1, got 0", "train", "--workers", "0")]
+    [InlineData("--epochs expects an integer, got 'many'", "train", "--epochs", "many")]
+    [InlineData("unexpected argument 'b.json'", "train", "a.json", "b.json")]
+    [InlineData("unknown command 'fly' (see 'rnncluster --help')", "fly")]
+    [InlineData("unknown command 'trian'; did you mean train?", "trian")]
+    [InlineData("no command given")]
+    [InlineData("option --model DIR is required", "predict")]
+    [InlineData("unknown option --epochs (see 'rnncluster evaluate --help')", "evaluate", "--epochs", "3", "--model", "x")]
+    [InlineData("--contact is required", "status")]
+    [InlineData("port must be a number from 0 to 65535, got 'abc'", "coordinator", "--port", "abc")]
+    [InlineData("--log-level expects trace, debug, info, warning or error, got 'loud'", "coordinator", "--log-level", "loud")]
+    [InlineData("unknown command 'fly'", "help", "fly")]
     public async Task Usage_mistakes_exit_2_with_one_line(string phrase, params string[] args) =>
         AssertOneLineError(await Run(args), phrase, code: 2);
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
+using RnnCluster.Model.Recurrent;
 using RnnCluster.Numerics;
 using RnnCluster.Protocol;
 using RnnCluster.Tests.Cluster;
@@ -86,6 +87,57 @@ public sealed class TwoThreadTests(ITestOutputHelper output) : IDisposable
             Assert.True(moved > MinimumMove, $"{names[k]} moved only {moved} from its initial values");
         }
         ClusterJobs.AssertClose(trainedOnOne, trainedOnTwo, relative: Tolerance, ofTensorMax: true);
+    }
+
+    /// <summary>
+    /// The same split in process on managed math given two threads: the unroller runs the same
+    /// code path on both backends (packed per-step products, the row splitter), so one gradient of
+    /// the stacked model, with initial states and go_backwards, matches the one-thread gradient up to
+    /// summation order, and the split really happened.
+    /// </summary>
+    [Fact]
+    public void Managed_math_with_two_threads_splits_the_time_loop_to_the_gradient_of_one()
+    {
+        var spec = new ModelSpec
+        {
+            InputFeatures = 3,
+            Layers =
+            [
+                new LayerSpec { Kind = LayerKinds.SimpleRnn, Units = 8, ReturnSequences = true },
+                new LayerSpec { Kind = LayerKinds.Lstm, Units = 8, ReturnSequences = true, GoBackwards = true },
+                new LayerSpec { Kind = LayerKinds.Gru, Units = 8 },
+                new LayerSpec { Kind = LayerKinds.Dense, Units = 2 },
+            ],
+        };
+        const int batch = 32, timesteps = 6;
+        var random = new Random(3);
+        float Next() => (float)random.NextDouble() - 0.5f;
+        var x = Enumerable.Range(0, batch * timesteps * 3).Select(_ => Next()).ToArray();
+        var y = Enumerable.Range(0, batch * 2).Select(_ => Next()).ToArray();
+
+        (float[] Gradient, float[] StateGradient) Gradient(IMathKernels kernels)
+        {
+            var network = new Network(spec, kernels);
+            var states = network.StateSlots.Select(s => (Tensor?)new Tensor(Enumerable.Range(0, batch * s.Units).Select(_ => 0.3f * Next()).ToArray(), batch, s.Units)).ToArray();
+            var parameters = Initializers.InitialParameters(network, 5);
+            var gradient = new float[network.ParameterCount];
+            new GradientComputer(network, new MeanSquaredError()).Compute(parameters, x, y, batch, timesteps, states, gradient);
+            return (gradient, network.InitialStateGrad(0).ToArray());
+        }
+
+        var seed = random.Next();
+        random = new Random(seed);
+        var one = Gradient(new ManagedKernels());
+        long before = TimeLoopThreads.SplitPasses;
+        random = new Random(seed);
+        var two = Gradient(new ManagedKernels(threads: 2));
+        Assert.True(TimeLoopThreads.SplitPasses - before >= 3 * 4, $"only {TimeLoopThreads.SplitPasses - before} passes split");
+
+        double largest = one.Gradient.Max(MathF.Abs);
+        Assert.True(largest > 1e-3, $"the gradient is too small to say anything: {largest}");
+        for (int i = 0; i < one.Gradient.Length; i++)
+            Assert.True(Math.Abs(one.Gradient[i] - two.Gradient[i]) <= 1e-5 * largest, $"gradient[{i}]: one thread {one.Gradient[i]}, two {two.Gradient[i]}");
+        Assert.Equal(one.StateGradient, two.StateGradient); // per row: no sum across the split
     }
 
     /// <summary>

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 using RnnCluster.Model.Cells;
 using RnnCluster.Numerics;
 
@@ -21,12 +19,14 @@ namespace RnnCluster.Model.Recurrent;
 /// projection (a GEMM with a short inner dimension F, slow), the bias sums (a pass over all of
 /// dz) and the cell's extra passes over gate-sized buffers. GRU's reset gate multiplies the recurrent
 /// part alone, so for it all timesteps' input projections are one GEMM and only h_prev R stays
-/// in the loop. The per-step products use MKL's packed format for the matrix they share.
+/// in the loop. The per-step products multiply by a <see cref="PackedMatrix"/>, the matrix they share
+/// packed once per pass by the math backend (MKL's packed format; a row-major copy for managed math),
+/// so both backends run this same code.
 /// </para>
 /// <para>
-/// With more than one MKL thread (the GNU OpenMP layer), a pass runs on two threads of ours,
-/// each with sequential MKL: the time loop is split by batch rows (rows never interact inside
-/// the loop, so each half runs its own per-step GEMMs and cell steps with no synchronisation
+/// With more than one backend thread (<see cref="IMathKernels.Threads"/>: MKL's GNU OpenMP layer), a
+/// pass runs on two threads of ours (<see cref="RowSplitter"/>), each with sequential MKL: the time
+/// loop is split by batch rows (rows never interact inside the loop, so each half runs its own per-step GEMMs and cell steps with no synchronisation
 /// per timestep); the once-per-pass work by time-major rows (each part sums the gradients over
 /// its rows; the second part's sums are added after the join). MKL's own OpenMP threads are not
 /// used by the layer: on small per-step GEMMs they synchronise every call, and their spinning
@@ -46,13 +46,10 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// <summary>Width of a stacked row [x, h_prev, 1].</summary>
     private readonly int _stackedWidth = inputWidth + cell.Units + 1;
 
-    private int _threads;
-
-    // MKL only: the matrices every timestep multiplies by, packed once per pass (saves packing
-    // them T times; same bits as the plain GEMM): W or R forward, R^T backward.
-    private readonly PackedMatrix _forwardMatrix = new();
-    private readonly PackedMatrix _backwardMatrix = new();
-    private bool _usePacked;
+    // The matrices every timestep multiplies by, packed once per pass (MKL: saves packing them
+    // T times, same bits as the plain GEMM; managed: R^T transposed once): W or R forward, R^T backward.
+    private readonly PackedMatrix _forwardMatrix = new(kernels);
+    private readonly PackedMatrix _backwardMatrix = new(kernels);
 
     private enum Phase
     {
@@ -62,8 +59,8 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         Gradients,
     }
 
-    /// <summary>A span's memory, pinned by the caller for the duration of a split pass.</summary>
-    private readonly struct Pinned(float* pointer, int length)
+    /// <summary>A view of memory the caller has pinned for the duration of a split pass; it owns nothing.</summary>
+    private readonly struct PinnedView(float* pointer, int length)
     {
         public Span<float> Span => new(pointer, length);
     }
@@ -73,19 +70,18 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     private Phase _phase;
     private int _splitRow;
     private bool _returnSequences;
-    private Pinned _input, _block, _outputGrad, _blockGrad, _inputGrad;
+    private PinnedView _input, _block, _outputGrad, _blockGrad, _inputGrad;
 
     public IRecurrentCell Cell => cell;
+
+    /// <summary>The math this layer runs on (the row splitter sets its threads through it).</summary>
+    public IMathKernels Kernels => kernels;
 
     public UnrollBuffers Allocate(int batch, int timesteps, bool goBackwards) =>
         new(batch, timesteps, inputWidth, _units, _gateWidth, cell.StateCount, cell.CacheWidth, _stacked, goBackwards);
 
     /// <summary>Batch row at which a pass is cut in two, or 0 to run it on the calling thread only.</summary>
-    private int SplitRow(int batch)
-    {
-        if (_threads == 0) _threads = kernels.Kind == MathKind.Mkl && Mkl.IsLoaded ? Math.Max(1, Mkl.ConfiguredThreads) : 1;
-        return _threads >= 2 && batch >= 2 * MinRowsPerPart ? batch / 2 : 0;
-    }
+    private int SplitRow(int batch) => kernels.Threads >= 2 && batch >= 2 * MinRowsPerPart ? batch / 2 : 0;
 
     private ReadOnlySpan<float> Kernel(ReadOnlySpan<float> block) => block[..(inputWidth * _gateWidth)];
 
@@ -103,13 +99,8 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     {
         int b = buf.Batch, rows = b * buf.Timesteps, g = _gateWidth;
         int split = SplitRow(b);
-        _usePacked = kernels.Kind == MathKind.Mkl;
-        if (_usePacked)
-        {
-            // Forward: (B x K) times [K; R; b] (stacked) or R (separate), K the inner dimension.
-            int inner = _stacked ? _stackedWidth : _units;
-            _forwardMatrix.Pack(MklNative.NoTrans, b, g, inner, _stacked ? block : RecurrentKernel(block), g);
-        }
+        // Forward: (B x K) times [K; R; b] (stacked) or R (separate), K the inner dimension.
+        _forwardMatrix.Pack(false, b, g, _stacked ? _stackedWidth : _units, _stacked ? block : RecurrentKernel(block), g);
         if (split == 0)
         {
             Project(buf, input, block, 0, rows);
@@ -121,8 +112,8 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         {
             _buf = buf;
             _splitRow = split;
-            _input = new Pinned(pi, input.Length);
-            _block = new Pinned(pw, block.Length);
+            _input = new PinnedView(pi, input.Length);
+            _block = new PinnedView(pw, block.Length);
             try
             {
                 _phase = Phase.Project;
@@ -152,9 +143,8 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     {
         int b = buf.Batch, rows = b * buf.Timesteps;
         int split = SplitRow(b);
-        _usePacked = kernels.Kind == MathKind.Mkl;
         // Backward: (B x G) times R^T (G x H).
-        if (_usePacked) _backwardMatrix.Pack(MklNative.Trans, b, _units, _gateWidth, RecurrentKernel(block), _gateWidth);
+        _backwardMatrix.Pack(true, b, _units, _gateWidth, RecurrentKernel(block), _gateWidth);
         if (split == 0)
         {
             BackwardRows(buf, block, outputGrad, returnSequences, 0, b);
@@ -170,11 +160,11 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             _buf = buf;
             _splitRow = split;
             _returnSequences = returnSequences;
-            _input = new Pinned(pi, input.Length);
-            _block = new Pinned(pw, block.Length);
-            _outputGrad = new Pinned(po, outputGrad.Length);
-            _blockGrad = new Pinned(pwg, blockGrad.Length);
-            _inputGrad = new Pinned(pig, inputGrad.Length);
+            _input = new PinnedView(pi, input.Length);
+            _block = new PinnedView(pw, block.Length);
+            _outputGrad = new PinnedView(po, outputGrad.Length);
+            _blockGrad = new PinnedView(pwg, blockGrad.Length);
+            _inputGrad = new PinnedView(pig, inputGrad.Length);
             try
             {
                 _phase = Phase.BackwardLoop;
@@ -249,19 +239,6 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             states.Slice(i * h, h).CopyTo(stackedRows.Slice(i * w + inputWidth, h));
     }
 
-    /// <summary>C = A B for one timestep's rows, with B the pass's packed matrix when MKL packed it.</summary>
-    private void StepProduct(PackedMatrix packed, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> plainB, bool transB,
-        int m, int n, int k, float beta, Span<float> c)
-    {
-        if (_usePacked)
-        {
-            fixed (float* pa = a)
-            fixed (float* pc = c)
-                packed.Multiply(m, n, k, pa, lda, beta, pc, n);
-        }
-        else kernels.Gemm(false, transB, m, n, k, 1f, a, lda, plainB, transB ? k : n, beta, c, n);
-    }
-
     /// <summary>The time loop for batch rows [r0, r1): the per-step product, then the cell's fused step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardRows(UnrollBuffers buf, ReadOnlySpan<float> block, int r0, int r1)
@@ -272,7 +249,6 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         var bias = Bias(block);
         var inputBias = _stacked ? default : bias[..g];
         var recurrentBias = cell.HasRecurrentBias ? bias.Slice(g, g) : default;
-        var recurrentKernel = RecurrentKernel(block);
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
         var cache = buf.Cache.AsSpan();
@@ -286,9 +262,9 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
             var stepGateRows = gates.Slice(s * stepGates + r0 * g, n * g);
             var hNext = hs.Slice((s + 1) * stepState + r0 * h, n * h);
             if (_stacked)
-                StepProduct(_forwardMatrix, stacked.Slice(s * stepStacked + r0 * w, n * w), w, block, false, n, g, w, 0f, stepGateRows);
+                _forwardMatrix.Multiply(n, stacked.Slice(s * stepStacked + r0 * w, n * w), w, 0f, stepGateRows, g);
             else
-                StepProduct(_forwardMatrix, hPrev, h, recurrentKernel, false, n, g, h, 0f, rec);
+                _forwardMatrix.Multiply(n, hPrev, h, 0f, rec, g);
             cell.Forward(new CellForward
             {
                 Gates = stepGateRows,
@@ -312,7 +288,6 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     {
         int b = buf.Batch, t = buf.Timesteps, h = _units, g = _gateWidth, cw = cell.CacheWidth, n = r1 - r0;
         int stepGates = b * g, stepState = b * h, stepCache = b * cw;
-        var recurrentKernel = RecurrentKernel(block);
         var gates = buf.Gates.AsSpan();
         var hs = buf.Hs.AsSpan();
         var cs = buf.Cs.AsSpan();
@@ -369,7 +344,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
                 direct.CopyTo(dhCarry);
                 beta = 1f;
             }
-            StepProduct(_backwardMatrix, dzRecStep, g, recurrentKernel, true, n, h, g, beta, dhCarry);
+            _backwardMatrix.Multiply(n, dzRecStep, g, beta, dhCarry, h);
         }
     }
 
@@ -397,274 +372,4 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         if (!inputGrad.IsEmpty)
             kernels.Gemm(false, true, n, f, g, 1f, dz, g, Kernel(block), g, 0f, inputGrad.Slice(q0 * f, n * f), f);
     }
-}
-
-/// <summary>How the recurrent time loops used the threads MKL was given, for the programs' reports.</summary>
-public static class TimeLoopThreads
-{
-    /// <summary>Passes (one layer's forward or backward phase) that ran split over two threads in this process.</summary>
-    public static long SplitPasses => RowSplitter.SplitPasses;
-}
-
-/// <summary>
-/// Runs part 1 of a row-split pass on a helper thread while the caller runs part 0. One helper
-/// for the process, started on first use and kept; waiting uses reusable events, so a split pass
-/// allocates nothing. When the helper is busy with another caller's pass, the caller runs both
-/// parts itself. Inside the parts MKL runs sequentially on each thread (its thread-local setting),
-/// so the two threads do not each start an OpenMP team.
-/// </summary>
-internal static class RowSplitter
-{
-    private static readonly object Gate = new();
-    private static long _splitPasses;
-    private static readonly Signal Start = new();
-    private static readonly Signal Done = new();
-    private static Thread? _helper;
-    private static Unroller? _work;
-    private static Exception? _error;
-    private static int _busy;
-
-    public static void Run(Unroller work)
-    {
-        MklThreadsLocal.SequentialOnThisThread();
-        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
-        {
-            // Someone else's pass holds the helper: do both parts here.
-            work.RunPart(0);
-            work.RunPart(1);
-            return;
-        }
-        try
-        {
-            EnsureHelper();
-            Interlocked.Increment(ref _splitPasses);
-            _work = work;
-            _error = null;
-            Done.Reset();
-            Start.Set();
-            Exception? mine = null;
-            try
-            {
-                work.RunPart(0);
-            }
-            catch (Exception e)
-            {
-                mine = e;
-            }
-            finally
-            {
-                Done.Wait();
-                _work = null;
-            }
-            if (mine is not null) ExceptionDispatchInfo.Capture(mine).Throw();
-            if (_error is { } helperError) ExceptionDispatchInfo.Capture(helperError).Throw();
-        }
-        finally
-        {
-            Volatile.Write(ref _busy, 0);
-        }
-    }
-
-    /// <summary>Passes that ran on two threads in this process.</summary>
-    public static long SplitPasses => Interlocked.Read(ref _splitPasses);
-
-    private static void EnsureHelper()
-    {
-        if (_helper is not null) return;
-        lock (Gate)
-        {
-            if (_helper is not null) return;
-            _helper = new Thread(Loop) { IsBackground = true, Name = "rnncluster-row-split" };
-            _helper.Start();
-        }
-    }
-
-    private static void Loop()
-    {
-        MklThreadsLocal.SequentialOnThisThread();
-        while (true)
-        {
-            Start.Wait();
-            Start.Reset();
-            try
-            {
-                _work!.RunPart(1);
-            }
-            catch (Exception e)
-            {
-                _error = e;
-            }
-            Done.Set();
-        }
-    }
-}
-
-/// <summary>
-/// A reusable manual-reset event that spins briefly, then blocks on a monitor; unlike
-/// ManualResetEventSlim it never allocates on the managed heap (no lazily created lock object).
-/// </summary>
-internal sealed class Signal
-{
-    private readonly object _lock = new();
-    private volatile bool _set;
-
-    public void Set()
-    {
-        lock (_lock)
-        {
-            _set = true;
-            Monitor.Pulse(_lock);
-        }
-    }
-
-    public void Reset() => _set = false;
-
-    /// <summary>Waits until set; leaves it set (call <see cref="Reset"/>).</summary>
-    public void Wait()
-    {
-        for (int i = 0; i < 1000 && !_set; i++) Thread.SpinWait(10);
-        if (_set) return;
-        lock (_lock)
-        {
-            while (!_set) Monitor.Wait(_lock);
-        }
-    }
-}
-
-/// <summary>
-/// One GEMM operand B in MKL's packed format (cblas_sgemm_pack / cblas_sgemm_compute), packed
-/// once per pass and multiplied by every timestep. The storage is allocated on the first pack
-/// and kept (pinned, 64-byte aligned, so MKL takes the same code path every time).
-/// </summary>
-internal sealed unsafe class PackedMatrix
-{
-    private const int BMatrix = 162;
-    private const int Packed = 151;
-
-    private byte[]? _storage;
-    private float* _packed;
-
-    /// <summary>Packs op(source) as the k x n right-hand operand of m-row products.</summary>
-    public void Pack(int trans, int m, int n, int k, ReadOnlySpan<float> source, int ld)
-    {
-        long size = (long)GetSize(BMatrix, m, n, k);
-        if (_storage is null || _storage.Length < size + 64)
-        {
-            _storage = GC.AllocateUninitializedArray<byte>(checked((int)size + 64), pinned: true);
-            nint start = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_storage));
-            _packed = (float*)((start + 63) & ~(nint)63);
-        }
-        fixed (float* p = source)
-            PackNative(MklNative.RowMajor, BMatrix, trans, m, n, k, 1f, p, ld, _packed);
-    }
-
-    /// <summary>C (m x n, ldc) = A (m x k, lda) times the packed matrix, plus beta C.</summary>
-    public void Multiply(int m, int n, int k, float* a, int lda, float beta, float* c, int ldc) =>
-        Compute(MklNative.RowMajor, MklNative.NoTrans, Packed, m, n, k, a, lda, _packed, n, beta, c, ldc);
-
-    [DllImport(MklNative.Library, EntryPoint = "cblas_sgemm_pack_get_size")]
-    private static extern nuint GetSize(int identifier, int m, int n, int k);
-
-    [DllImport(MklNative.Library, EntryPoint = "cblas_sgemm_pack")]
-    private static extern void PackNative(int layout, int identifier, int trans, int m, int n, int k, float alpha, float* source, int ld, float* destination);
-
-    [DllImport(MklNative.Library, EntryPoint = "cblas_sgemm_compute")]
-    private static extern void Compute(int layout, int transA, int transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
-        float beta, float* c, int ldc);
-}
-
-/// <summary>
-/// MKL's per-thread thread count. A thread that runs part of a split pass keeps MKL sequential
-/// from then on (for every MKL call it makes, not only the layer's): an OpenMP team started by
-/// any MKL call on it would leave a worker thread spinning on the second core, which then slows
-/// the helper's half of the next pass down to a crawl (measured: 40 ms instead of 14 ms per step).
-/// </summary>
-internal static class MklThreadsLocal
-{
-    [ThreadStatic]
-    private static bool _sequential;
-
-    public static void SequentialOnThisThread()
-    {
-        if (_sequential) return;
-        MklSetNumThreadsLocal(1);
-        _sequential = true;
-    }
-
-    [DllImport(MklNative.Library, EntryPoint = "MKL_Set_Num_Threads_Local")]
-    private static extern int MklSetNumThreadsLocal(int threads);
-}
-
-/// <summary>Every buffer one recurrent layer needs for one batch shape; reused step after step.</summary>
-internal sealed class UnrollBuffers
-{
-    public UnrollBuffers(int batch, int timesteps, int inputWidth, int units, int gateWidth, int stateCount,
-        int cacheWidth, bool stacked, bool goBackwards)
-    {
-        Batch = batch;
-        Timesteps = timesteps;
-        int rows = batch * timesteps;
-        Gates = new float[rows * gateWidth];
-        Hs = new float[(timesteps + 1) * batch * units];
-        Cs = stateCount > 1 ? new float[(timesteps + 1) * batch * units] : [];
-        Cache = new float[rows * cacheWidth];
-        Stacked = stacked ? new float[rows * (inputWidth + units + 1)] : [];
-        // The ones column of [x, h_prev, 1]: set once, never overwritten (the passes write x and h_prev only).
-        for (int i = inputWidth + units; i < Stacked.Length; i += inputWidth + units + 1) Stacked[i] = 1f;
-        Recurrent = stacked ? [] : new float[batch * gateWidth];
-        DInput = new float[rows * gateWidth];
-        DRecurrent = stacked ? [] : new float[rows * gateWidth];
-        DHCarry = new float[batch * units];
-        DCCarry = new float[batch * units];
-        DHStep = new float[batch * units];
-        Direct = new float[batch * units];
-        Ones = stacked ? [] : new float[batch];
-        Array.Fill(Ones, 1f);
-        BiasSums = stacked ? [] : new float[2 * 2 * gateWidth];
-        ReversedInput = goBackwards ? new float[rows * inputWidth] : [];
-        ReversedInputGrad = goBackwards ? new float[rows * inputWidth] : [];
-    }
-
-    public int Batch { get; }
-    public int Timesteps { get; }
-
-    /// <summary>Per step: the cell's pre-activations in (with the bias for stacked cells), whatever its backward step needs out.</summary>
-    public float[] Gates { get; }
-
-    /// <summary>h for slot 0 (initial) .. T (final), each B x H, processing order.</summary>
-    public float[] Hs { get; }
-
-    /// <summary>c like <see cref="Hs"/> (LSTM only).</summary>
-    public float[] Cs { get; }
-
-    public float[] Cache { get; }
-
-    /// <summary>Stacked cells: row t * B + b is [x_t, h_(t-1), 1] of batch row b (T*B x (F + H + 1)).</summary>
-    public float[] Stacked { get; }
-
-    /// <summary>Other cells: one step's h_prev R (B x G).</summary>
-    public float[] Recurrent { get; }
-    public float[] DInput { get; }
-    public float[] DRecurrent { get; }
-    public float[] DHCarry { get; }
-    public float[] DCCarry { get; }
-    public float[] DHStep { get; }
-    public float[] Direct { get; }
-    /// <summary>Other cells: a row of ones for the bias-gradient sums (stacked cells get theirs from the ones column).</summary>
-    public float[] Ones { get; }
-
-    /// <summary>Other cells: per part of a split pass, the sums of dL/d(input projection) and dL/d(recurrent product) over its rows (2 x 2G).</summary>
-    public float[] BiasSums { get; }
-
-    /// <summary>Two-thread passes: the second part's weight-gradient sums (allocated on the first split pass).</summary>
-    public float[] SplitScratch { get; private set; } = [];
-
-    public void EnsureSplitScratch(int length)
-    {
-        if (SplitScratch.Length < length) SplitScratch = new float[length];
-    }
-
-    /// <summary>go_backwards: the layer's input in processing order, and its gradient.</summary>
-    public float[] ReversedInput { get; }
-    public float[] ReversedInputGrad { get; }
 }
