@@ -65,6 +65,41 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
         throw new InvalidOperationException($"{name}: the events ended without a result");
     }
 
+    [Fact]
+    public async Task A_coordinator_started_on_a_checkpoint_folder_resumes_the_unfinished_job_by_itself()
+    {
+        var job = Shuffled;
+        var data = DataLoader.Load(job, job.Name);
+        var all = Path.Combine(_root.FullName, "all");
+        var (expected, _) = await Train(job, data, new CoordinatorCheckpoints(all, new CheckpointPolicy(EverySteps: 4), Keep: 1000), "restart-reference");
+        var key = Path.GetFileName(Assert.Single(Directory.GetDirectories(all)));
+        var mid = CheckpointStore.Checkpoints(Path.Combine(all, key)).Select(Path.GetFileName).OfType<string>()
+            .First(n => n.StartsWith("epoch-00001-", StringComparison.Ordinal) && !n.EndsWith("batch-0000000", StringComparison.Ordinal));
+        var folder = CrashedAt(all, key, mid, "restart");
+        // A second job that was stopped: marked ended, so it is not resumed.
+        var stopped = new CheckpointStore(folder.Directory);
+        var other = CheckpointStore.Read(Path.Combine(all, key, mid)) with { JobKey = "stopped-0000000000000000", JobId = "stopped-1" };
+        stopped.Write(other);
+        stopped.WriteDataOnce(other.JobKey, data, JobKey.DataHash(data));
+        stopped.MarkEnded(other.JobKey, JobState.Stopped, "stopped on request");
+
+        var checkpoints = folder with { ResumeAllOnStart = true };
+        await using var local = LocalMode.Start(2, Kernels, serializeMessages: true, name: "restart", checkpoints: checkpoints);
+        await local.WaitForWorkersAsync(Wait);
+        var jobId = CheckpointStore.Read(Path.Combine(all, key, mid)).JobId;
+        Assert.Equal([jobId], (await local.Client.GetClusterStatusAsync()).Jobs);
+
+        // A client that follows the job by its id (as after a coordinator restart): the epochs so far, then the uninterrupted run's weights.
+        using var cancel = new CancellationTokenSource(JobTimeout);
+        var events = new List<IJobEvent>();
+        await foreach (var e in local.Client.WatchAsync(jobId, cancel.Token)) events.Add(e);
+        var done = Assert.IsType<JobFinished>(events[^1]);
+        var path = Path.Combine(_root.FullName, "restart.npz");
+        WeightsFile.Save(path, Pairs(done.Weights));
+        Assert.True(expected.SequenceEqual(File.ReadAllBytes(path)), "the job resumed by the restarted coordinator ends with other weights");
+        Assert.Equal(Enumerable.Range(0, job.Epochs), events.OfType<EpochCompleted>().Select(e => e.Epoch).Distinct());
+    }
+
     /// <summary>A checkpoint folder holding only the job's data and one of its checkpoints, as a crash right after it leaves one.</summary>
     private CoordinatorCheckpoints CrashedAt(string from, string key, string checkpoint, string name)
     {
