@@ -39,8 +39,10 @@ public sealed partial class JobActor
             Receive<IProtocolMessage>(m =>
             {
                 if (EndedJobs.Answer(summary, m, _workers.Count) is { } reply) _transfer.Tell(Sender, reply, Self);
-                else Unhandled(m);
             });
+            // Late shard results and evaluation answers, workers changing, a subscriber that stopped
+            // (an unhandled Terminated would throw DeathPactException and restart the job from step 0).
+            ReceiveAny(_ => { });
         });
         Stash.UnstashAll();
     }

@@ -203,9 +203,9 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
     {
         _subscribers.Add(s.Subscriber);
         Context.Watch(s.Subscriber);
+        ReplayHistory(s.Subscriber);
         if (_state == JobState.Finished) _transfer.Tell(s.Subscriber, new JobFinished(_jobId, _version, NamedWeights()), Self);
         if (_state is JobState.Failed or JobState.Stopped) _transfer.Tell(s.Subscriber, new JobFailed(_jobId, _error ?? "stopped"), Self);
-        ReplayHistory(s.Subscriber);
         Sender.Tell(new Subscribed(_jobId));
     }
 
