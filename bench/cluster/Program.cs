@@ -13,7 +13,10 @@ using RnnCluster.Protocol;
 using RnnCluster.Transport;
 using RnnCluster.Worker;
 
-// rnncluster-cluster-bench [--steps 5] [--workers 2] [--math mkl|managed] [--chunk-size 65536] [--window 16] [--socket-buffer BYTES] [--json]
+// rnncluster-cluster-bench [train] [--steps 5] [--workers 2] [--workers-per-node 1] [--carrier socket|akka] [--math mkl|managed]
+//                         [--chunk-size 65536] [--window 16] [--socket-buffer BYTES] [--json]
+// rnncluster-cluster-bench transfer [--rounds 5] [--sizes 4,50]         (see TransferBench)
+// rnncluster-cluster-bench comm [--nodes 1,2,4,8] [--sleep-ms 50] ...   (see CommBench)
 //
 // A 12.5-million-parameter model (50 MB of float32) trains for a few steps on an in-process cluster
 // of separate ActorSystems on loopback (one coordinator node, N worker nodes, the default failure
@@ -21,12 +24,17 @@ using RnnCluster.Worker;
 // out, compute, gradients back and aggregation, the transfer rates, and fails (exit 1) if any node
 // saw an UnreachableMember event.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var options = ParseOptions(args);
+if (args.Length > 0 && args[0] == "transfer") return await RnnCluster.ClusterBench.TransferBench.Run(options);
+if (args.Length > 0 && args[0] == "comm") return await RnnCluster.ClusterBench.CommBench.Run(options);
 string Opt(string name, string fallback) => options.TryGetValue(name, out var v) ? v : fallback;
 int steps = int.Parse(Opt("steps", "5"));
 int workerCount = int.Parse(Opt("workers", "2"));
 var kernels = MathBackend.Start(MathOptions.FromEnvironment(Opt("math", "mkl")));
+int perNode = int.Parse(Opt("workers-per-node", "1"));
 var overrides = ConfigurationFactory.ParseString($"""
+    rnncluster.transfer.carrier = {Opt("carrier", "socket")}
     rnncluster.transfer.chunk-size = {int.Parse(Opt("chunk-size", TransferSettings.DefaultChunkSize.ToString()))}b
     rnncluster.transfer.window = {int.Parse(Opt("window", TransferSettings.DefaultWindow.ToString()))}
     {(options.TryGetValue("socket-buffer", out var buffer) ? $"akka.remote.dot-netty.tcp {{ send-buffer-size = {buffer}b, receive-buffer-size = {buffer}b }}" : "")}
@@ -46,24 +54,24 @@ try
     Observe(coordinator.System, "coordinator");
     for (int i = 0; i < workerCount; i++)
     {
-        var w = WorkerNode.Start(NodeConfig(AkkaCluster.WorkerRole, [coordinator.Address]), kernels, logs);
+        var w = WorkerNode.Start(NodeConfig(AkkaCluster.WorkerRole, [coordinator.Address]), kernels, logs, workers: perNode);
         workers.Add(w);
         Observe(w.System, $"worker-{i + 1}");
     }
     var client = new RnnClusterClient(coordinator.System, coordinator.Relay, TimeSpan.FromMinutes(2));
     var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-    while ((await client.GetClusterStatusAsync()).Workers < workerCount)
+    while ((await client.GetClusterStatusAsync()).Workers < workerCount * perNode)
     {
         if (DateTime.UtcNow > deadline) throw new TimeoutException("the workers did not register within 60 s");
         await Task.Delay(100);
     }
 
     // Four rows per worker.
-    var job = FiftyMegabyteJob.Spec(batchSize: 4 * workerCount, minWorkers: workerCount);
+    var job = FiftyMegabyteJob.Spec(batchSize: 4 * workerCount * perNode, minWorkers: workerCount * perNode);
     var data = FiftyMegabyteJob.Data(job.BatchSize * steps);
     Console.WriteLine($"{MathBackend.Describe(kernels)}");
     Console.WriteLine($"model: {FiftyMegabyteJob.Parameters:N0} parameters ({FiftyMegabyteJob.Parameters * 4 / 1e6:0.0} MB float32); {workerCount} workers; {steps} steps; " +
-                      $"frame size {AkkaCluster.MaximumFrameSize}, chunk {Opt("chunk-size", TransferSettings.DefaultChunkSize.ToString())} B, window {Opt("window", TransferSettings.DefaultWindow.ToString())}");
+                      $"carrier {Opt("carrier", "socket")}, frame size {AkkaCluster.MaximumFrameSize}, chunk {Opt("chunk-size", TransferSettings.DefaultChunkSize.ToString())} B, window {Opt("window", TransferSettings.DefaultWindow.ToString())}");
     var started = DateTime.UtcNow;
     var stepEnds = new List<DateTime>();
     using (var handle = await client.StartWatchedJobAsync(job, data))

@@ -10,8 +10,9 @@ using RnnCluster.Worker;
 namespace RnnCluster.Coordinator;
 
 /// <summary>
-/// Local mode: one process, one actor system, the coordinator and N worker actors (default: one
-/// per core, each on its own thread with sequential MKL); no networking.
+/// Local mode: one process, one actor system, the coordinator and one node with N compute actors
+/// (default: one per core, each on its own thread with sequential MKL); no networking and no
+/// serialization (the node gets the job's data set and weights by reference).
 /// </summary>
 public sealed class LocalMode : IAsyncDisposable
 {
@@ -38,7 +39,7 @@ public sealed class LocalMode : IAsyncDisposable
         var config = ConfigurationFactory.ParseString($"akka.loglevel = {logLevel}").WithFallback(AkkaConfig.Local(serializeMessages));
         var system = ActorSystem.Create(name, config);
         var coordinator = system.ActorOf(CoordinatorActor.Props(checkpoints), CoordinatorActor.Name);
-        for (int i = 0; i < count; i++) system.ActorOf(WorkerActor.Props(kernels, coordinator), $"worker-{i + 1}");
+        system.ActorOf(NodeActor.Props(kernels, count, coordinator), "node");
         return new LocalMode(system, coordinator, count);
     }
 

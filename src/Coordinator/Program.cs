@@ -34,12 +34,15 @@ public static class Program
         root.Add(CoordinatorCommand.Create());
         root.Add(SubmitCommand.Create());
         root.Add(StatusCommand.Create());
+        root.Add(ExportCommand.Create());
+        root.Add(SummaryCommand.Create());
+        root.Add(CertsCommand.Create());
         root.Add(HelpCommand.Create(root));
         return root;
     }
 
     /// <summary>The failures a user can cause and fix (one line, exit 1); anything else is a bug and keeps its stack trace.</summary>
     private static bool IsError(Exception e) =>
-        e is JobException or ModelException or MathBackendException or RnnClusterException
+        e is JobException or ModelException or MathBackendException or RnnClusterException or Security.CertificateException
             or NpyFormatException or FileNotFoundException or DirectoryNotFoundException;
 }

@@ -29,8 +29,14 @@ namespace RnnCluster.Worker
         {
             var node = new NodeCommandLine(defaultPort: 0);
             var math = CliOptions.Math();
+            var workers = CliOptions.Int("--workers", "K",
+                "compute actors in this node, each on its own core (default: the number of cores); the node takes one block of K shards per step and sends one gradient sum", min: 1);
+            var dataPort = CliOptions.Int("--data-port", "P",
+                $"TCP port of the node's data plane, which carries the tensors between nodes (env {Transport.TransferSettings.DataPortVariable}; default 0 = any free port)", min: 0);
             var root = CliProgram.CreateRoot("rnncluster-worker", Description);
             node.AddTo(root);
+            root.Add(workers);
+            root.Add(dataPort);
             root.Add(math);
             root.SetAction(async (result, _) =>
             {
@@ -40,9 +46,18 @@ namespace RnnCluster.Worker
                 options.CheckPortIsFree();
                 var kernels = MathBackend.Start(MathOptions.FromEnvironment(result.GetValue(math)));
 
+                var config = AkkaCluster.Node(options, AkkaCluster.WorkerRole, NodeLogging.AkkaLevel(logLevel));
+                if (result.GetValue(dataPort) is { } port)
+                {
+                    if (port > 65535) throw new NodeOptionsException($"--data-port must be a port number (0-65535), got {port}");
+                    config = Akka.Configuration.ConfigurationFactory.ParseString($"rnncluster.data-plane.port = {port}").WithFallback(config);
+                }
+                int count = result.GetValue(workers) ?? Environment.ProcessorCount;
+
                 using var logs = NodeLogging.CreateConsoleFactory(logLevel, toStandardError: false);
-                var worker = WorkerNode.Start(AkkaCluster.Node(options, AkkaCluster.WorkerRole, NodeLogging.AkkaLevel(logLevel)), kernels, logs);
-                worker.System.Log.Info("worker node at {0}, joining through {1}; {2}", worker.Address, string.Join(", ", options.Seeds), MathBackend.Describe(kernels));
+                var worker = WorkerNode.Start(config, kernels, logs, count);
+                worker.System.Log.Info("worker node at {0} with {1} worker(s), data plane on port {2}, joining through {3}; {4}", worker.Address, count,
+                    Transport.Transfer.For(worker.System).DataPort?.ToString() ?? "-", string.Join(", ", options.Seeds), MathBackend.Describe(kernels));
                 return await NodeProgram.RunUntilStoppedAsync(worker.System);
             });
             return root;

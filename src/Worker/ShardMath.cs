@@ -3,25 +3,27 @@ using RnnCluster.Protocol;
 
 namespace RnnCluster.Worker;
 
+/// <summary>What one shard's rows give: loss sum, gradient sums and final states (the latter two in a replica's buffers).</summary>
+public sealed record ShardSums(int Rows, double LossSum, float[] GradientSum, Tensor[] FinalStates);
+
 /// <summary>
 /// The worker's math as a pure function: (replica weights, shard, initial states) gives
-/// (loss sum, gradient sums, final states, row count). The actor only moves data in and out.
+/// (loss sum, gradient sums, final states, row count). The actors only move data in and out.
 /// </summary>
 public static class ShardMath
 {
-    /// <summary>Computes a shard; the result's gradient sums and final states are written into <paramref name="outputs"/>'s buffers.</summary>
-    public static ShardResult Compute(GradientComputer computer, ReadOnlySpan<float> parameters, ComputeShard shard, ShardOutputs outputs)
+    /// <summary>Computes a shard; the gradient sums and final states are written into <paramref name="outputs"/>'s buffers.</summary>
+    public static ShardSums Compute(GradientComputer computer, ReadOnlySpan<float> parameters, Tensor x, Tensor y, IReadOnlyList<Tensor> initialStates,
+        ShardOutputs outputs, string what)
     {
         var network = computer.Network;
-        var (batch, timesteps) = Shapes.CheckInput(network.Spec, shard.X, $"shard {shard.ShardId} x");
-        Shapes.CheckTarget(network, computer.LossFunction, shard.Y, batch, timesteps, $"shard {shard.ShardId} y");
+        var (batch, timesteps) = Shapes.CheckInput(network.Spec, x, $"{what} x");
+        Shapes.CheckTarget(network, computer.LossFunction, y, batch, timesteps, $"{what} y");
         var gradients = outputs.Gradients;
-        double lossSum = computer.Compute(parameters, shard.X.Data, shard.Y.Data, batch, timesteps,
-            StatesOrZeros(shard.InitialStates), gradients);
+        double lossSum = computer.Compute(parameters, x.Data, y.Data, batch, timesteps, StatesOrZeros(initialStates), gradients);
         var finalStates = outputs.FinalStates(batch);
         for (int k = 0; k < finalStates.Length; k++) network.FinalState(k).CopyTo(finalStates[k].Data);
-        return new ShardResult(shard.JobId, shard.Step, shard.ShardId, batch, lossSum,
-            new Tensor(gradients, gradients.Length), finalStates);
+        return new ShardSums(batch, lossSum, gradients, finalStates);
     }
 
     public static PredictResult Predict(Network network, ReadOnlySpan<float> parameters, string jobId, Tensor x, IReadOnlyList<Tensor> initialStates)

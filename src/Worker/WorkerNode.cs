@@ -29,9 +29,14 @@ public sealed class WorkerNode : IAsyncDisposable
 
     public Address Address => Akka.Cluster.Cluster.Get(System).SelfAddress;
 
-    /// <summary>Starts the node with <paramref name="config"/> (<see cref="AkkaCluster.Node"/> with role worker and seed nodes).</summary>
-    public static WorkerNode Start(Config config, IMathKernels kernels, ILoggerFactory? loggerFactory = null)
+    /// <summary>
+    /// Starts the node with <paramref name="config"/> (<see cref="AkkaCluster.Node"/> with role worker
+    /// and seed nodes) and <paramref name="workers"/> compute actors (default: one per core).
+    /// </summary>
+    public static WorkerNode Start(Config config, IMathKernels kernels, ILoggerFactory? loggerFactory = null, int? workers = null)
     {
+        int count = workers ?? Environment.ProcessorCount;
+        if (count < 1) throw new NodeOptionsException($"--workers must be at least 1, got {count}");
         var system = AkkaCluster.Create(AkkaCluster.SystemName, config, loggerFactory);
         try
         {
@@ -40,7 +45,7 @@ public sealed class WorkerNode : IAsyncDisposable
             if (system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
                 throw new NodeOptionsException("a worker needs at least one seed node (--seed or RNNCLUSTER_SEEDS)");
             var proxy = system.ActorOf(AkkaCluster.CoordinatorProxyProps(system), AkkaCluster.ProxyName);
-            cluster.RegisterOnMemberUp(() => system.ActorOf(WorkerActor.Props(kernels, proxy), WorkerName));
+            cluster.RegisterOnMemberUp(() => system.ActorOf(NodeActor.Props(kernels, count, proxy), WorkerName));
             return new WorkerNode(system, proxy);
         }
         catch

@@ -6,6 +6,7 @@ using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Protocol;
 using RnnCluster.Transport;
+using RnnCluster.Security;
 
 namespace RnnCluster.Coordinator.Actors;
 
@@ -25,7 +26,8 @@ public sealed class CoordinatorActor : ReceiveActor
     public const string Name = "coordinator";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<IActorRef> _workers = [];
+    // Registered nodes in registration order (the order jobs lay out their blocks in), with their compute actors.
+    private readonly List<WorkerNodeRef> _workers = [];
     private readonly Dictionary<string, IActorRef> _jobs = [];
     private readonly HashSet<Address> _unreachable = [];
     private readonly Address? _selfAddress;
@@ -47,32 +49,41 @@ public sealed class CoordinatorActor : ReceiveActor
         _ended = new EndedJobs(retainEndedJobs);
         if (_store is not null) _checkpointWriter = Context.ActorOf(CheckpointWriter.Props(_store), "checkpoints");
         Receive<JobEnded>(OnJobEnded);
+        // A node that loads a temporary prediction replica of an ended job asks for the job's data
+        // (LoadReplica carries its hash); PredictOnReplica needs only the request's rows and DropReplica
+        // follows, so the request is ignored: nothing waits for an answer.
+        Receive<NeedJobData>(_ => { });
         // Local mode has no cluster: every worker is in this process and always reachable.
         if (Context.System is ExtendedActorSystem { Provider: ClusterActorRefProvider })
             _selfAddress = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
         Receive<ClusterEvent.UnreachableMember>(u => OnReachability(u.Member.Address, reachable: false));
         Receive<ClusterEvent.ReachableMember>(r => OnReachability(r.Member.Address, reachable: true));
         Receive<ClusterEvent.MemberRemoved>(m => _unreachable.Remove(m.Member.Address));
+        // A worker is accepted only from a node that serves a worker certificate (with TLS; at
+        // once without): a client certificate cannot join as a worker (Security/MemberVerification).
         Receive<RegisterWorker>(r =>
         {
-            if (!_workers.Contains(Sender))
+            if (r.Workers < 1)
             {
-                _workers.Add(Sender);
-                Context.Watch(Sender);
-                _log.Info("worker {0} registered ({1} live)", Sender.Path, LiveWorkers().Count);
-                TellJobs();
+                _log.Warning("node {0} registered with {1} workers; ignored", Sender.Path, r.Workers);
+                return;
             }
-            Sender.Tell(new WorkerRegistered(LiveWorkers().Count));
+            var node = Sender;
+            int workers = r.Workers;
+            var verifying = MemberVerification.For(Context.System).Verify(node.Path.Address, ClusterRole.Worker);
+            if (verifying.IsCompletedSuccessfully) Register(node, workers, verifying.Result);
+            else verifying.PipeTo(Self, success: v => new WorkerVerified(node, workers, v), failure: e => new WorkerVerified(node, workers, new ClusterTrust.Verdict(null, e.Message)));
         });
+        Receive<WorkerVerified>(v => Register(v.Node, v.Workers, v.Verdict));
         Receive<Terminated>(t =>
         {
-            if (_workers.Remove(t.ActorRef))
+            if (_workers.RemoveAll(w => w.Node.Equals(t.ActorRef)) > 0)
             {
-                _log.Warning("worker {0} is gone ({1} live)", t.ActorRef.Path, LiveWorkers().Count);
+                _log.Warning("node {0} is gone ({1} live workers)", t.ActorRef.Path, LiveWorkerCount());
                 TellJobs();
             }
         });
-        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkers().Count, [.. _ended.Ids, .. _jobs.Keys])));
+        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkerCount(), [.. _ended.Ids, .. _jobs.Keys])));
         Receive<StartJob>(Start);
         Receive<StopJob>(m => Route(m.JobId, m));
         Receive<GetJobStatus>(m => Route(m.JobId, m));
@@ -99,8 +110,11 @@ public sealed class CoordinatorActor : ReceiveActor
         if (_selfAddress is not null) Akka.Cluster.Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
-    /// <summary>Registered workers whose node is reachable: the ones jobs cut shards for.</summary>
-    private List<IActorRef> LiveWorkers() => [.. _workers.Where(w => !_unreachable.Contains(NodeOf(w)))];
+    /// <summary>Registered nodes that are reachable: the ones jobs lay out blocks for.</summary>
+    private List<WorkerNodeRef> LiveWorkers() => [.. _workers.Where(w => !_unreachable.Contains(NodeOf(w.Node)))];
+
+    /// <summary>Compute actors over the live nodes.</summary>
+    private int LiveWorkerCount() => LiveWorkers().Sum(w => w.Workers);
 
     private Address NodeOf(IActorRef worker) =>
         worker.Path.Address.HasLocalScope && _selfAddress is not null ? _selfAddress : worker.Path.Address;
@@ -108,10 +122,29 @@ public sealed class CoordinatorActor : ReceiveActor
     private void OnReachability(Address node, bool reachable)
     {
         bool changed = reachable ? _unreachable.Remove(node) : _unreachable.Add(node);
-        if (!changed || !_workers.Any(w => NodeOf(w) == node)) return;
+        if (!changed || !_workers.Any(w => NodeOf(w.Node) == node)) return;
         if (reachable) _log.Info("node {0} is reachable again; its workers take shards again", node);
         else _log.Warning("node {0} is unreachable; its workers take no shards until it is back or removed", node);
         TellJobs();
+    }
+
+    private sealed record WorkerVerified(IActorRef Node, int Workers, ClusterTrust.Verdict Verdict) : INoSerializationVerificationNeeded;
+
+    private void Register(IActorRef node, int workers, ClusterTrust.Verdict verdict)
+    {
+        if (!verdict.Accepted)
+        {
+            _log.Error("refused worker node {0}: {1}", node.Path, verdict.Refusal);
+            return;
+        }
+        if (!_workers.Any(w => w.Node.Equals(node)))
+        {
+            _workers.Add(new WorkerNodeRef(node, workers));
+            Context.Watch(node);
+            _log.Info("node {0} registered with {1} worker(s) ({2} live)", node.Path, workers, LiveWorkerCount());
+            TellJobs();
+        }
+        node.Tell(new WorkerRegistered(LiveWorkerCount()));
     }
 
     private void Start(StartJob start)
@@ -137,7 +170,7 @@ public sealed class CoordinatorActor : ReceiveActor
             var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber, checkpointing), $"job-{id}");
             _jobs[id] = actor;
             if (checkpointing is not null) _jobKeys[checkpointing.Key] = id;
-            _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkers().Count);
+            _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkerCount());
             Sender.Tell(new JobStarted(id));
         }
         catch (Exception e) when (e is JobException or ModelException)
@@ -219,11 +252,11 @@ public sealed class CoordinatorActor : ReceiveActor
                     Sender.Tell(new RequestFailed($"job {summary.Status.JobId}: no workers are up to predict"));
                     break;
                 }
-                var worker = workers[_predictRoundRobin++ % workers.Count];
+                var worker = workers[_predictRoundRobin++ % workers.Count].Node;
                 foreach (var m in EndedJobs.PredictionOnTemporaryReplica(summary, p, Sender)) _transfer.Tell(worker, m, Self);
                 break;
             default:
-                if (EndedJobs.Answer(summary, message, LiveWorkers().Count) is { } reply) _transfer.Tell(Sender, reply, Self);
+                if (EndedJobs.Answer(summary, message, LiveWorkerCount()) is { } reply) _transfer.Tell(Sender, reply, Self);
                 break;
         }
     }

@@ -17,7 +17,8 @@ public sealed record JobSummary(
     string ModelJson,
     string Loss,
     bool FromLogits,
-    bool Stateful)
+    bool Stateful,
+    string DataHash)
 {
     /// <summary>The final weights by Keras name and shape (copies).</summary>
     public IReadOnlyList<NamedTensor> Weights() =>
@@ -132,7 +133,7 @@ public sealed class EndedJobs(int retain = 32)
         var s = summary.Status;
         return
         [
-            new LoadReplica(s.JobId, summary.ModelJson, summary.Loss, summary.FromLogits),
+            new LoadReplica(s.JobId, summary.ModelJson, summary.Loss, summary.FromLogits, summary.DataHash),
             new ReplicaWeights(s.JobId, s.WeightsVersion, new Tensor((float[])summary.Parameters.Clone(), summary.Parameters.Length)),
             new PredictOnReplica(s.JobId, s.WeightsVersion, request.X, request.InitialStates, replyTo),
             new DropReplica(s.JobId),

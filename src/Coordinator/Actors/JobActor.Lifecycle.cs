@@ -11,7 +11,7 @@ public sealed partial class JobActor
     private void Release()
     {
         var drop = new DropReplica(_jobId);
-        foreach (var w in _workers) _transfer.Tell(w, drop, Self);
+        foreach (var w in _workers) _transfer.Tell(w.Node, drop, Self);
         var summary = new JobSummary(
             Status(),
             [.. _history.Select(h => new EpochCompleted(_jobId, h.Epoch, _job.Epochs, h.Loss, h.ValidationLoss, h.Metrics))],
@@ -20,7 +20,8 @@ public sealed partial class JobActor
             _network.Spec.ToJson(),
             _job.Loss,
             _job.FromLogits,
-            _job.IsStateful);
+            _job.IsStateful,
+            _dataHash);
         Context.Parent.Tell(new JobEnded(summary));
         // From now on the coordinator answers from the summary and stops this actor with a
         // PoisonPill, which comes after every request it routed here before it heard of the end.

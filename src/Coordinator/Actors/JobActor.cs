@@ -9,14 +9,17 @@ using RnnCluster.Transport;
 
 namespace RnnCluster.Coordinator.Actors;
 
-/// <summary>The live workers changed (sent by the coordinator to its jobs; never leaves the process).</summary>
-internal sealed record WorkersChanged(IReadOnlyList<IActorRef> Workers) : INoSerializationVerificationNeeded;
+/// <summary>The live nodes changed (sent by the coordinator to its jobs; never leaves the process).</summary>
+internal sealed record WorkersChanged(IReadOnlyList<WorkerNodeRef> Workers) : INoSerializationVerificationNeeded;
 
 /// <summary>
 /// Owns one job: model description, weights with a version, optimizer state, data cursor and,
-/// when stateful, the per-row state table. Each step cuts the global batch and its initial states
-/// into contiguous shards over the live workers, adds the returned gradient sums in shard order,
-/// divides by the batch size, clips and steps the optimizer, and sends the new weights out.
+/// when stateful, the per-row state table. The job's data set goes to each node once
+/// (<see cref="NeedJobData"/>); each step lays the global batch out over the live nodes
+/// (<see cref="BlockLayout"/>: blocks of shards per node, a tree of nodes) and sends every node
+/// only its rows' indices and initial states; the nodes add their sums up the tree, so the job
+/// gets one result per child of its own in the tree, adds them in tree order, divides by the
+/// batch size, clips and steps the optimizer, and sends the new weights down the tree.
 /// Results for another job, an old step or an unknown shard are logged and ignored. It runs on
 /// its own pinned dispatcher so aggregation never holds up other actors' threads.
 /// </summary>
@@ -30,7 +33,11 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
     /// <summary>One worker's answer to evaluation round <paramref name="Round"/> (a round restarts when workers change).</summary>
     private sealed record EvaluationPart(int Round, int Index, object Reply) : INoSerializationVerificationNeeded;
 
+    /// <summary>A result the job waits for: the subtree of one of its children in the tree, the <paramref name="Index"/>-th in tree order.</summary>
     private sealed record ShardInfo(int Index, RowRange Range, IActorRef Worker);
+
+    /// <summary><c>rnncluster.tree.fan-out</c>: children per node in the tree of nodes (and of the coordinator).</summary>
+    public const int DefaultFanOut = 2;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     // Messages to workers and subscribers go through the transfer: large ones in chunks, all in order.
@@ -44,13 +51,17 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
     private readonly BatchPlan _plan;
     private readonly int _trainRows;
     private readonly StateTable? _stateTable;
-    private readonly ShardInputs _inputs;
+    private readonly bool _shardsCarryStates;
+    private readonly string _dataHash;
+    private readonly int _fanOut;
     private readonly WeightsOutbox _weightsOutbox = new();
     // The shards' gradient sums are added here: a shard result's arrays are its worker's buffers.
     private readonly float[] _gradientSum;
     private readonly HashSet<IActorRef> _subscribers = [];
-    private readonly List<IActorRef> _workers = [];
+    private readonly List<WorkerNodeRef> _workers = [];
     private readonly Dictionary<long, ShardInfo> _inflight = [];
+    // Every node of the step in flight (a lost one means the step is computed again).
+    private readonly HashSet<IActorRef> _stepNodes = [];
     private readonly List<double> _epochLosses = [];
     private float[] _parameters;
     private long _version;
@@ -69,6 +80,23 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
     private int _evaluationRound;
     private double _epochLossSum;
     private int _epochRows;
+    // Unmasked output steps of the step in flight (masked sequence models divide by them, as Keras does).
+    private long _keptSteps;
+    private long[]? _rowKeptSteps;
+
+    /// <summary>
+    /// Each data row's unmasked output steps, counted once per job: a masked sequence loss is divided
+    /// by their sum over the global batch, whichever nodes compute its rows.
+    /// </summary>
+    private long[] RowKeptSteps()
+    {
+        if (_rowKeptSteps is not null) return _rowKeptSteps;
+        int rows = _data.X.Shape[0], stride = _data.X.Data.Length / Math.Max(rows, 1);
+        var kept = new long[rows];
+        for (int r = 0; r < rows; r++)
+            kept[r] = SequenceMask.KeptSteps(_network.Spec, _data.X.Data.AsSpan(r * stride, stride), 1, _data.Timesteps);
+        return _rowKeptSteps = kept;
+    }
     private double _lastLoss = double.NaN;
     private bool _stopRequested;
     private JobState _state = JobState.WaitingForWorkers;
@@ -77,7 +105,7 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber, JobCheckpointing? checkpointing = null)
+    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber, JobCheckpointing? checkpointing = null)
     {
         _jobId = jobId;
         _job = job;
@@ -89,12 +117,14 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         _optimizer = job.Optimizer.Create();
         _parameters = Initializers.InitialParameters(_network, job.Seed);
         int rows = data.X.Shape[0];
-        _trainRows = rows - (int)(rows * job.ValidationSplit);
+        _trainRows = ValidationSplit.Of(rows, job.ValidationSplit).TrainRows;
         _plan = new BatchPlan(_trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
         _order = _plan.Order(0);
         if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);
-        bool shardsCarryStates = _stateTable is not null || job.States.Policy == StatePolicyKind.FromData;
-        _inputs = new ShardInputs(data.X, data.Y, shardsCarryStates ? [.. _network.StateSlots.Select(s => s.Units)] : []);
+        _shardsCarryStates = _stateTable is not null || job.States.Policy == StatePolicyKind.FromData;
+        _dataHash = Worker.DatasetHash.Of(data);
+        _fanOut = Context.System.Settings.Config.GetInt("rnncluster.tree.fan-out", DefaultFanOut);
+        if (_fanOut < 1) throw new ArgumentException($"rnncluster.tree.fan-out must be at least 1, got {_fanOut}");
         _gradientSum = new float[_parameters.Length];
 
         Receive<WorkersChanged>(w => OnWorkersChanged(w.Workers));
@@ -108,6 +138,10 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
             _stopRequested = true;
             if (_state == JobState.WaitingForWorkers) End(JobState.Stopped, null);
             Sender.Tell(Status());
+        });
+        Receive<NeedJobData>(n =>
+        {
+            if (n.JobId == _jobId && n.DataHash == _dataHash) _transfer.Tell(Sender, new JobData(_jobId, _dataHash, _data.X, _data.Y, _data.InitialStates), Self);
         });
         Receive<ShardResult>(OnShardResult);
         Receive<ShardFailed>(OnShardFailed);
@@ -125,7 +159,7 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         OnWorkersChanged(workers);
     }
 
-    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<IActorRef> workers, IActorRef? subscriber = null, JobCheckpointing? checkpointing = null) =>
+    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber = null, JobCheckpointing? checkpointing = null) =>
         Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber, checkpointing)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
 
     /// <summary>
@@ -159,40 +193,47 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         apply();
     }
 
-    private void OnWorkersChanged(IReadOnlyList<IActorRef> workers)
+    private int WorkerCount => _workers.Sum(w => w.Workers);
+
+    private void OnWorkersChanged(IReadOnlyList<WorkerNodeRef> workers)
     {
-        var added = workers.Where(w => !_workers.Contains(w)).ToList();
-        var lost = _workers.Where(w => !workers.Contains(w)).ToList();
+        var added = workers.Where(w => !_workers.Any(o => o.Node.Equals(w.Node))).Select(w => w.Node).ToList();
+        var lost = _workers.Where(w => !workers.Any(n => n.Node.Equals(w.Node))).Select(w => w.Node).ToList();
         _workers.Clear();
         _workers.AddRange(workers);
         if (_state is JobState.Failed or JobState.Stopped) return;
-        // New workers get the replica and the current weights; they take shards from the next step on.
+        // New nodes get the replica (and ask for the data unless they hold it) and the current
+        // weights straight from the job; they take blocks from the next step on.
         var weights = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
         foreach (var w in added)
-            _transfer.Tell(w, new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits), Self);
-        // After each worker's LoadReplica (order per destination holds); serialized once for all of them.
+            _transfer.Tell(w, new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits, _dataHash), Self);
+        // After each node's LoadReplica (order per destination holds); serialized once for all of them.
         if (added.Count > 0) _transfer.Tell(added, weights, Self);
-        if (_state == JobState.WaitingForWorkers && _workers.Count >= (_step == _startStep ? _job.MinWorkers : 1))
+        if (_state == JobState.WaitingForWorkers && WorkerCount >= (_step == _startStep ? _job.MinWorkers : 1))
         {
-            _log.Info("job {0}: running on {1} worker(s)", _jobId, _workers.Count);
+            _log.Info("job {0}: running on {1} worker(s) on {2} node(s)", _jobId, WorkerCount, _workers.Count);
             _state = JobState.Running;
             Self.Tell(NextStep.Instance);
             return;
         }
         if (lost.Count > 0 && _state == JobState.Running)
         {
-            bool stepHit = _inflight.Values.Any(i => lost.Contains(i.Worker));
+            bool stepHit = lost.Any(_stepNodes.Contains) && _inflight.Count > 0;
             if (_workers.Count == 0)
             {
                 _log.Warning("job {0}: no workers left; waiting", _jobId);
                 _inflight.Clear();
+                _stepNodes.Clear();
                 _evaluation = [];
                 _state = JobState.WaitingForWorkers;
             }
             else if (stepHit && _ranges is not null)
             {
-                _log.Warning("job {0}: a worker left during step {1}; recomputing it on {2} worker(s)", _jobId, _step, _workers.Count);
-                _inputs.Discard();
+                _log.Warning("job {0}: a node left during step {1}; recomputing it on {2} node(s)", _jobId, _step, _workers.Count);
+                // The lost node may have died before passing this version's weights on to its
+                // children: every node gets them straight from the job (a node that has them keeps them).
+                var current = new ReplicaWeights(_jobId, _version, new Tensor((float[])_parameters.Clone(), _parameters.Length));
+                _transfer.Tell([.. _workers.Select(w => w.Node)], current, Self);
                 Dispatch();
             }
             else if (_evaluation.Length > 0) StartEvaluation();
@@ -225,29 +266,36 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         Dispatch();
     }
 
-    /// <summary>Cuts the current batch over the live workers and sends each its shard (again, when a worker left mid-step).</summary>
+    /// <summary>Lays the current batch out over the live nodes and sends each its block (again, when a node left mid-step).</summary>
     private void Dispatch()
     {
         var rows = _plan.Batch(_order, _batchIndex);
-        var ranges = ShardPlan.Cut(rows.Length, _workers.Count);
-        _ranges = ranges;
+        var layout = BlockLayout.Lay(rows.Length, [.. _workers.Select(w => w.Workers)], _fanOut);
         _inflight.Clear();
-        _results = new ShardResult?[ranges.Length];
-        for (int i = 0; i < ranges.Length; i++)
+        _stepNodes.Clear();
+        _keptSteps = 0;
+        foreach (int row in rows) _keptSteps += RowKeptSteps()[row];
+        var shardIds = new long[layout.Length];
+        for (int i = 0; i < layout.Length; i++) shardIds[i] = _nextShardId++;
+        var roots = layout.Where(b => b.Parent < 0).ToArray();
+        _ranges = [.. roots.Select(b => b.Subtree)];
+        _results = new ShardResult?[roots.Length];
+        for (int r = 0; r < roots.Length; r++)
+            _inflight[shardIds[roots[r].Node]] = new ShardInfo(r, roots[r].Subtree, _workers[roots[r].Node].Node);
+        foreach (var block in layout)
         {
-            var range = ranges[i];
-            var shardRows = rows.Slice(range.Start, range.Count);
-            var input = _inputs.For(i, range.Count);
-            Rows.Gather(_data.X, shardRows, input.X);
-            Rows.Gather(_data.Y, shardRows, input.Y);
+            var node = _workers[block.Node].Node;
+            _stepNodes.Add(node);
+            var own = block.Own;
+            int[] rowIndices = rows.Slice(own.Start, own.Count).ToArray();
             // Stateful: the carried table; from_data: the rows' own states; otherwise zeros (no states).
-            if (_stateTable is not null) _stateTable.CopyTo(range, input.States);
+            var states = !_shardsCarryStates ? [] : _network.StateSlots.Select(s => Tensor.Zeros(own.Count, s.Units)).ToArray();
+            if (_stateTable is not null) _stateTable.CopyTo(own, states);
             else
-                for (int k = 0; k < input.States.Length; k++) Rows.Gather(_data.InitialStates[k], shardRows, input.States[k]);
-            long shardId = _nextShardId++;
-            var worker = _workers[i];
-            _inflight[shardId] = new ShardInfo(i, range, worker);
-            _transfer.Tell(worker, new ComputeShard(_jobId, _step, shardId, range.Start, _version, input.X, input.Y, input.States), Self);
+                for (int k = 0; k < states.Length; k++) Rows.Gather(_data.InitialStates[k], rowIndices, states[k]);
+            var replyTo = block.Parent < 0 ? Self : _workers[block.Parent].Node;
+            _transfer.Tell(node, new ComputeBlock(_jobId, _step, shardIds[block.Node], own.Start, _version, rowIndices, states,
+                block.ShardSizes, replyTo, [.. block.Children.Select(c => shardIds[c])]), Self);
         }
     }
 
@@ -270,6 +318,7 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
             return;
         }
         _results[info.Index] = r;
+        // The root of a subtree answered: every node below it has taken the weights too.
         _weightsOutbox.Answered(info.Worker);
         if (_inflight.Count == 0) ApplyStep();
     }
@@ -299,7 +348,8 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
             lossSum += results[i].LossSum;
             rows += results[i].Rows;
         }
-        float inverse = 1f / rows;
+        double lossRows = SequenceMask.LossRows(_network.Spec, _keptSteps, rows, _data.Timesteps);
+        float inverse = Network.InverseLossRows(lossRows, rows);
         for (int j = 0; j < gradient.Length; j++) gradient[j] *= inverse;
         _optimizer.Step(_parameters, gradient);
         _version++;
@@ -310,24 +360,31 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         // Summed: a remote result's gradient array may take a later result (local ones are left to their worker).
         foreach (var r in results) _transfer.Recycle(r.GradientSum);
 
-        _lastLoss = lossSum / rows;
-        _epochLossSum += lossSum;
+        _lastLoss = lossRows > 0 ? lossSum / lossRows : 0;
+        // The epoch's loss weighs each batch's mean loss by its rows (Keras).
+        _epochLossSum += lossRows == rows ? lossSum : _lastLoss * rows;
         _epochRows += rows;
-        Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, results.Length));
+        Publish(new StepCompleted(_jobId, _epoch, _batchIndex, _plan.BatchesPerEpoch, _lastLoss, rows, Math.Min(WorkerCount, rows)));
         _step++;
         _batchIndex++;
         _ranges = null;
+        _stepNodes.Clear();
         CheckpointIfDue(epochEnded: false);
         Stash.UnstashAll();
         Self.Tell(NextStep.Instance);
     }
 
+    /// <summary>The new weights down the tree: to the job's own children, which pass them on.</summary>
     private void BroadcastWeights()
     {
+        if (_workers.Count == 0) return;
+        var nodes = _workers.Select(w => w.Node).ToArray();
+        var parents = Enumerable.Range(0, nodes.Length).Select(i => BlockLayout.Parent(i, _fanOut)).ToArray();
+        var roots = nodes.Where((_, i) => parents[i] < 0).ToArray();
         // A copy the optimizer will not touch while the message is on its way.
-        var weights = new ReplicaWeights(_jobId, _version, _weightsOutbox.Prepare(_parameters, _workers));
-        // Serialized once for all remote workers, not once per worker.
-        _transfer.Tell(_workers, weights, Self);
+        var weights = new ReplicaWeights(_jobId, _version, _weightsOutbox.Prepare(_parameters, roots), nodes, parents);
+        // Serialized once for all remote children, not once per child.
+        _transfer.Tell(roots, weights, Self);
     }
 
     /// <summary>End of epoch: validation loss and metrics from predictions on the workers.</summary>
@@ -344,15 +401,13 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         _evaluationRanges = [.. ShardPlan.Cut(count, _workers.Count).Select(r => new RowRange(start + r.Start, r.Count))];
         _evaluation = new object?[_evaluationRanges.Length];
         int round = ++_evaluationRound;
+        bool dataStates = _job.States.Policy == StatePolicyKind.FromData;
         for (int i = 0; i < _evaluationRanges.Length; i++)
         {
             var range = _evaluationRanges[i];
-            IReadOnlyList<Tensor> states = _job.States.Policy == StatePolicyKind.FromData
-                ? [.. _data.InitialStates.Select(s => Rows.Slice(s, range.Start, range.Count))]
-                : [];
-            var x = Rows.Slice(_data.X, range.Start, range.Count);
             int index = i;
-            _transfer.Ask<object>(_workers[i], replyTo => new PredictOnReplica(_jobId, _version, x, states, replyTo), TimeSpan.FromMinutes(10), CancellationToken.None)
+            // The nodes hold the data set: only the row range travels.
+            _transfer.Ask<object>(_workers[i].Node, replyTo => new PredictRows(_jobId, _version, range.Start, range.Count, dataStates, replyTo), TimeSpan.FromMinutes(10), CancellationToken.None)
                 .PipeTo(Self, success: reply => new EvaluationPart(round, index, reply), failure: (Exception e) => new EvaluationPart(round, index, new RequestFailed(e.Message)));
         }
     }
@@ -374,7 +429,9 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         var prediction = new Tensor([.. outputs.SelectMany(o => o.Data)], [rows, .. outputs[0].Shape.Skip(1)]);
         var target = Rows.Slice(_data.Y, _evaluationRanges[0].Start, rows);
         bool validation = _trainRows < _data.X.Shape[0];
-        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "");
+        var x = Rows.Slice(_data.X, _evaluationRanges[0].Start, rows);
+        var keep = SequenceMask.OutputKeep(_network.Spec, x.Data, rows, _data.Timesteps);
+        var evaluation = Evaluation.Compute(_loss, prediction, target, _job.Metrics, validation ? "val_" : "", keep);
         _evaluation = [];
         EndEpoch(validation ? evaluation.Loss : null, evaluation.Metrics);
     }
@@ -408,6 +465,7 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         _error = error;
         CheckpointEnd(state, error);
         _inflight.Clear();
+        _stepNodes.Clear();
         _evaluation = [];
         _ranges = null;
         if (state == JobState.Finished)
@@ -439,28 +497,15 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
 
     private void ApplySetWeights(SetWeights s)
     {
-        var byName = s.Weights.ToDictionary(w => w.Name, w => w.Value);
-        var next = (float[])_parameters.Clone();
-        foreach (var w in _network.Weights)
+        try
         {
-            if (!byName.Remove(w.Name, out var t))
-            {
-                Sender.Tell(new RequestFailed($"set weights: weight '{w.Name}' is missing"));
-                return;
-            }
-            if (!t.ShapeEquals(w.Shape))
-            {
-                Sender.Tell(new RequestFailed($"set weights: '{w.Name}' has shape {Tensor.FormatShape(t.Shape)}; expected {Tensor.FormatShape(w.Shape)}"));
-                return;
-            }
-            t.Data.CopyTo(next, w.Offset);
+            _parameters = Model.NamedWeights.ToFlat(_network, s.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)));
         }
-        if (byName.Count > 0)
+        catch (ModelException e)
         {
-            Sender.Tell(new RequestFailed($"set weights: unknown weight '{byName.Keys.First()}'"));
+            Sender.Tell(new RequestFailed($"set weights: {e.Message}"));
             return;
         }
-        _parameters = next;
         _version++;
         BroadcastWeights();
         _transfer.Tell(Sender, new WeightsReply(_jobId, _version, NamedWeights()), Self);
@@ -473,15 +518,15 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
             Sender.Tell(new RequestFailed($"job {_jobId}: no workers are up to predict"));
             return;
         }
-        var worker = _workers[_predictRoundRobin++ % _workers.Count];
+        var worker = _workers[_predictRoundRobin++ % _workers.Count].Node;
         _transfer.Tell(worker, new PredictOnReplica(_jobId, _version, p.X, p.InitialStates, Sender), Self);
     }
 
     private JobStatus Status() =>
-        new(_jobId, _state, _epoch, _batchIndex, _version, _workers.Count, _lastLoss, _error);
+        new(_jobId, _state, _epoch, _batchIndex, _version, WorkerCount, _lastLoss, _error);
 
     private List<NamedTensor> NamedWeights() =>
-        [.. _network.Weights.Select(w => new NamedTensor(w.Name, new Tensor(_parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+        [.. Model.NamedWeights.FromFlat(_network, _parameters).Select(w => new NamedTensor(w.Key, w.Value))];
 
     private void Publish(IJobEvent e)
     {

@@ -5,7 +5,8 @@ namespace RnnCluster.Coordinator.Actors;
 /// <summary>
 /// Stateful training's per-row states, owned by the coordinator: row i's final states after a
 /// step are row i's initial states at the next, whichever worker computed the row and however
-/// many workers there are. One (batch, units) block per state slot.
+/// many workers there are. One (batch, units) block per state slot; resets follow
+/// <see cref="InitialStatePolicy"/> (zeros unless values are given).
 /// </summary>
 public sealed class StateTable
 {
@@ -76,11 +77,7 @@ public sealed class StateTable
             if (value is not null && !value.ShapeEquals(rowList.Count, units))
                 throw new ArgumentException($"state for layer {_layout[k].LayerIndex} (state {_layout[k].StateIndex}) has shape {Tensor.FormatShape(value.Shape)}; expected ({rowList.Count}, {units})");
             for (int j = 0; j < rowList.Count; j++)
-            {
-                var target = _slots[k].AsSpan(rowList[j] * units, units);
-                if (value is null) target.Clear();
-                else value.Data.AsSpan(j * units, units).CopyTo(target);
-            }
+                InitialStatePolicy.Write(_slots[k].AsSpan(rowList[j] * units, units), value?.Data, j * units);
         }
     }
 

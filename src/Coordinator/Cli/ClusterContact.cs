@@ -20,6 +20,9 @@ public sealed class ClusterContact
 
     public Option<int?> Timeout { get; } = CliOptions.Int("--timeout", "S", "seconds to wait for the coordinator to answer (default 15)", min: 1);
 
+    public Option<string?> TlsDirectory { get; } = CliOptions.Text("--tls-dir", "DIR",
+        $"mutual TLS with the client certificate in DIR: ca.crt, tls.crt, tls.key (env {NodeOptions.TlsDirectoryVariable}; 'rnncluster certs client NAME')");
+
     private readonly Option<string?>? _host;
     private readonly Option<string?>? _publicHostname;
     private readonly Option<int?>? _port;
@@ -37,6 +40,7 @@ public sealed class ClusterContact
     {
         command.Add(Contact);
         command.Add(Timeout);
+        command.Add(TlsDirectory);
         if (_host is not null) command.Add(_host);
         if (_publicHostname is not null) command.Add(_publicHostname);
         if (_port is not null) command.Add(_port);
@@ -58,6 +62,13 @@ public sealed class ClusterContact
         }
     }
 
+    /// <summary>The TLS folder from --tls-dir, else the environment; null: plain TCP.</summary>
+    public string? TlsFolder(ParseResult result) =>
+        result.GetValue(TlsDirectory) is { Length: > 0 } given ? given
+        : Environment.GetEnvironmentVariable(NodeOptions.TlsDirectoryVariable) is { } env && !string.IsNullOrWhiteSpace(env) ? env.Trim() : null;
+
+    public bool UsesTls(ParseResult result) => TlsFolder(result) is not null;
+
     /// <summary>Connects to the cluster (the contacts are read first, so a usage mistake is reported before any waiting).</summary>
     public async Task<ClusterConnection> ConnectAsync(ParseResult result, IReadOnlyList<Address> contacts)
     {
@@ -67,6 +78,8 @@ public sealed class ClusterContact
             Host = (_host is null ? null : result.GetValue(_host)) ?? "127.0.0.1",
             Port = (_port is null ? null : result.GetValue(_port)) ?? 0,
             PublicHostname = _publicHostname is null ? null : result.GetValue(_publicHostname),
+            TlsDirectory = TlsFolder(result),
+            ValidateHostname = Security.TlsIdentity.ValidateHostnameFromEnvironment(),
         };
         return await ClusterConnection.ConnectAsync(contacts, self, timeout, askTimeout: TimeSpan.FromSeconds(Math.Max(60, timeout.TotalSeconds)));
     }

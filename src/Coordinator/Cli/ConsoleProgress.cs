@@ -6,15 +6,13 @@ namespace RnnCluster.Coordinator.Cli;
 
 /// <summary>
 /// Renders a job's progress events: a live bar (step, loss, samples/s, time left) on a terminal,
-/// one line per epoch otherwise; remembers the history for metrics.csv and loss.png.
+/// one line per epoch otherwise.
 /// </summary>
 public sealed class ConsoleProgress(TextWriter output, bool interactive, int epochs)
 {
     private readonly Stopwatch _total = Stopwatch.StartNew();
     private readonly Stopwatch _epochClock = Stopwatch.StartNew();
     private int _epochRows;
-
-    public List<EpochMetrics> History { get; } = [];
 
     public void OnEvent(IJobEvent e)
     {
@@ -31,8 +29,6 @@ public sealed class ConsoleProgress(TextWriter output, bool interactive, int epo
                 break;
             case EpochCompleted ep:
                 double elapsed = _epochClock.Elapsed.TotalSeconds;
-                var metrics = ep.Metrics.ToDictionary(m => m.Name, m => m.Value);
-                History.Add(new EpochMetrics(ep.Epoch + 1, ep.Loss, ep.ValidationLoss, metrics, elapsed));
                 var extra = string.Concat(ep.Metrics.Select(m => $"  {m.Name} {m.Value:0.0000}"));
                 var val = ep.ValidationLoss is { } v ? $"  val_loss {v:0.000000}" : "";
                 if (interactive) output.Write("\r");

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using RnnCluster.Coordinator.Actors;
+using RnnCluster.Model;
 
 namespace RnnCluster.Coordinator.Cli;
 

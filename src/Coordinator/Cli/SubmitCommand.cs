@@ -31,12 +31,12 @@ public static class SubmitCommand
             var spec = job.Read(result);
             if (result.GetValue(minWorkers) is { } n) spec = spec with { MinWorkers = n };
             var data = JobArguments.LoadData(spec);
-            output.WriteLine($"job '{spec.Name}': {data.Description}; {spec.Epochs} epochs of batch {spec.BatchSize}; cluster at {string.Join(", ", contacts)}");
+            output.WriteLine($"job '{spec.Name}': {data.Description}; {spec.Epochs} epochs of batch {spec.BatchSize}; cluster at {string.Join(", ", contacts.Select(c => Hosting.AkkaCluster.ForTransport(c, contact.UsesTls(result))))}");
 
             await using var connection = await contact.ConnectAsync(result, contacts);
             using var handle = await connection.Client.StartWatchedJobAsync(spec, data);
             output.WriteLine($"job {handle.JobId} started");
-            return await JobFollower.FollowAsync(handle, spec, data, result.GetValue(outDir), output, connection.Lost);
+            return await JobConsole.FollowAsync(handle, spec, data, result.GetValue(outDir), output, connection.Lost);
         });
         return command;
     }

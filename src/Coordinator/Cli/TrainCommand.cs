@@ -52,69 +52,10 @@ public static class TrainCommand
         await using var local = LocalMode.Start(workers, kernels, logLevel: "WARNING", checkpoints: checkpoints);
         await local.WaitForWorkersAsync(TimeSpan.FromSeconds(30));
         using var handle = await local.Client.StartWatchedJobAsync(job, data);
-        int exitCode = await JobFollower.FollowAsync(handle, job, data, outDir, output);
+        int exitCode = await JobConsole.FollowAsync(handle, job, data, outDir, output);
         // With more than one MKL thread, say whether the second core was used (the local workers run in this process).
         if (kernels.Kind == MathKind.Mkl && Mkl.ConfiguredThreads > 1)
             output.WriteLine($"recurrent passes split over two threads: {TimeLoopThreads.SplitPasses}");
         return exitCode;
-    }
-}
-
-/// <summary>
-/// Follows a started job to its end for the commands that run one (train, submit): progress
-/// lines, then the outputs on success or a one-line error on failure.
-/// </summary>
-public static class JobFollower
-{
-    /// <param name="lost">Completes (by throwing) when the connection to the coordinator is lost; null in local mode.</param>
-    public static async Task<int> FollowAsync(JobHandle handle, JobSpec job, Dataset data, string? outDir, TextWriter output, Task? lost = null)
-    {
-        var progress = new ConsoleProgress(output, interactive: !Console.IsOutputRedirected, job.Epochs);
-        await using var events = handle.Events().GetAsyncEnumerator();
-        while (true)
-        {
-            var next = events.MoveNextAsync().AsTask();
-            if (lost is not null && await Task.WhenAny(next, lost) == lost) await lost; // throws: the coordinator is gone
-            if (!await next) break;
-            var e = events.Current;
-            progress.OnEvent(e);
-            switch (e)
-            {
-                case JobFailed f:
-                    throw new JobException($"job {f.JobId} failed: {f.Reason}");
-                case JobFinished f:
-                    if (outDir is not null)
-                    {
-                        var model = job.ModelFor(data.X.Shape[2]);
-                        JobOutputs.Write(outDir, model, f.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)), progress.History, job.Name);
-                        output.WriteLine($"wrote {Path.Combine(outDir, "weights.npz")}, model.json, metrics.csv, loss.png");
-                    }
-                    output.WriteLine($"job {f.JobId} finished: final loss {progress.History.LastOrDefault()?.Loss:0.000000}");
-                    return 0;
-            }
-        }
-        throw new JobException("the job's progress stream ended without a result");
-    }
-}
-
-/// <summary>The files <c>--out DIR</c> holds: weights.npz (Keras layout), model.json, metrics.csv, loss.png.</summary>
-public static class JobOutputs
-{
-    /// <exception cref="JobException">The folder or a file in it cannot be written (the message names the path).</exception>
-    public static void Write(string dir, ModelSpec model, IEnumerable<KeyValuePair<string, Tensor>> weights, IReadOnlyList<EpochMetrics> history, string title)
-    {
-        try
-        {
-            Directory.CreateDirectory(dir);
-            WeightsFile.Save(Path.Combine(dir, "weights.npz"), weights);
-            File.WriteAllText(Path.Combine(dir, "model.json"), model.ToJson());
-            MetricsCsv.Write(Path.Combine(dir, "metrics.csv"), history);
-            LossPlot.WritePng(Path.Combine(dir, "loss.png"), [.. history.Select(h => h.Loss)],
-                history.All(h => h.ValLoss is not null) && history.Count > 0 ? [.. history.Select(h => h.ValLoss!.Value)] : null, title);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new JobException($"cannot write the output folder {dir}: {e.Message}");
-        }
     }
 }

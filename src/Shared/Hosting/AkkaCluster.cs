@@ -5,6 +5,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Cluster.Tools.Singleton;
 using Akka.Configuration;
 using Microsoft.Extensions.Logging;
+using RnnCluster.Security;
 
 namespace RnnCluster.Hosting;
 
@@ -74,7 +75,7 @@ public static class AkkaCluster
               }
               cluster {
                 roles = [{{role}}]
-                seed-nodes = [{{string.Join(", ", options.Seeds.Select(s => Quote(s.ToString())))}}]
+                seed-nodes = [{{string.Join(", ", options.Seeds.Select(s => Quote(ForTransport(s, options.TlsDirectory is not null).ToString())))}}]
                 log-info-verbose = off
                 downing-provider-class = "Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster"
                 split-brain-resolver {
@@ -91,7 +92,9 @@ public static class AkkaCluster
                 singleton-proxy.log-singleton-identification-failure = false
               }
             }
+            rnncluster.role = {{role}}
             """)
+            .WithFallback(Tls(options))
             .WithFallback(Common());
         return WithFile(config, options.ConfigFile);
     }
@@ -124,6 +127,7 @@ public static class AkkaCluster
             }
             rnncluster.role = client
             """)
+            .WithFallback(Tls(options))
             .WithFallback(Common());
         return WithFile(config, options.ConfigFile);
     }
@@ -166,11 +170,63 @@ public static class AkkaCluster
     public static ActorSystem Create(string name, Config config, ILoggerFactory? loggerFactory = null)
     {
         var bootstrap = BootstrapSetup.Create();
-        if (loggerFactory is null)
-            return ActorSystem.Create(name, bootstrap.WithConfig(config));
-        var withLogger = ConfigurationFactory.ParseString(
-            $"akka.loggers = [\"{typeof(MicrosoftLoggingLogger).FullName}, {typeof(MicrosoftLoggingLogger).Assembly.GetName().Name}\"]");
-        return ActorSystem.Create(name, ActorSystemSetup.Create(bootstrap.WithConfig(withLogger.WithFallback(config)), new LoggerFactorySetup(loggerFactory)));
+        var setups = new List<Setup>();
+        if (TlsSetup(config) is { } tls) setups.AddRange([tls.Transport, tls.Identity]);
+        if (loggerFactory is not null)
+        {
+            config = ConfigurationFactory.ParseString(
+                    $"akka.loggers = [\"{typeof(MicrosoftLoggingLogger).FullName}, {typeof(MicrosoftLoggingLogger).Assembly.GetName().Name}\"]")
+                .WithFallback(config);
+            setups.Add(new LoggerFactorySetup(loggerFactory));
+        }
+        var system = ActorSystem.Create(name, ActorSystemSetup.Create([bootstrap.WithConfig(config), .. setups]));
+        if (system.Settings.Config.GetString("akka.actor.provider", "") == "cluster") MemberVerification.StartGuardIfEnabled(system);
+        return system;
+    }
+
+    /// <summary><c>akka.ssl.tcp</c> with TLS, <c>akka.tcp</c> without: the transport's scheme is part of every node address.</summary>
+    public static string Protocol(bool tls) => tls ? "akka.ssl.tcp" : "akka.tcp";
+
+    /// <summary><paramref name="address"/> with the scheme of the transport (<see cref="Protocol"/>).</summary>
+    public static Address ForTransport(Address address, bool tls) =>
+        new(Protocol(tls), address.System, address.Host, address.Port);
+
+    /// <summary>
+    /// Mutual TLS (<see cref="RemotingTls"/>) when the options name a TLS folder: the transport's
+    /// settings, and <c>rnncluster.tls.directory</c> / <c>validate-hostname</c>, from which
+    /// <see cref="Create"/> loads the identity and builds the validator. Empty without TLS.
+    /// </summary>
+    private static Config Tls(NodeOptions options)
+    {
+        if (options.TlsDirectory is null) return Config.Empty;
+        return ConfigurationFactory.ParseString($$"""
+                rnncluster.tls {
+                  directory = {{Quote(options.TlsDirectory)}}
+                  validate-hostname = {{(options.ValidateHostname ? "on" : "off")}}
+                }
+                """)
+            .WithFallback(RemotingTls.Hocon(options.ValidateHostname));
+    }
+
+    /// <summary>
+    /// The TLS setups of a system whose configuration names a TLS folder: loads the identity,
+    /// checks that its certificate is for the program's role (<c>rnncluster.role</c>) and pairs
+    /// the transport setup with the validator of <see cref="TlsPeerPolicy.For"/> that role.
+    /// </summary>
+    private static ActorSetupPair? TlsSetup(Config config)
+    {
+        var directory = config.GetString("rnncluster.tls.directory", null);
+        if (string.IsNullOrEmpty(directory)) return null;
+        var identity = TlsIdentity.Load(directory, config.GetBoolean("rnncluster.tls.validate-hostname", false));
+        var role = config.GetString("rnncluster.role", null) switch
+        {
+            "client" => ClusterRole.Client,
+            CoordinatorRole => ClusterRole.Coordinator,
+            WorkerRole => ClusterRole.Worker,
+            var other => throw new CertificateException($"rnncluster.role '{other}' has no certificate role"),
+        };
+        identity.Require(role, role == ClusterRole.Client ? "a client" : $"a {ClusterRoles.Name(role)} node");
+        return RemotingTls.Setup(identity, TlsPeerPolicy.For(role));
     }
 
     /// <summary>Strict binary serialization, the dispatchers, and the defaults of the cluster tools.</summary>
@@ -179,6 +235,7 @@ public static class AkkaCluster
             .WithFallback(AkkaConfig.Dispatchers())
             .WithFallback(ConfigurationFactory.ParseString($$"""
                 rnncluster.transfer {
+                  carrier = socket
                   chunk-size = {{Transport.TransferSettings.DefaultChunkSize}}b
                   window = {{Transport.TransferSettings.DefaultWindow}}
                   timeout = 30s

@@ -25,6 +25,10 @@ public sealed class NodeCommandLine
     public Option<string?> Config { get; } = CliOptions.Text("--config", "FILE",
         $"HOCON file overriding built-in settings (env {NodeOptions.ConfigVariable})");
 
+    public Option<string?> TlsDirectory { get; } = CliOptions.Text("--tls-dir", "DIR",
+        $"mutual TLS with the certificates in DIR: ca.crt, tls.crt, tls.key (env {NodeOptions.TlsDirectoryVariable}; make them with 'rnncluster certs'; " +
+        $"hostname validation: env {Security.TlsIdentity.ValidateHostnameVariable}=on)");
+
     public Option<string?> LogLevel { get; } = CliOptions.Text("--log-level", "LEVEL", "trace, debug, info (default), warning, error");
 
     private readonly int _defaultPort;
@@ -36,7 +40,7 @@ public sealed class NodeCommandLine
         Port = CliOptions.Text("--port", "P", $"TCP port (env {NodeOptions.PortVariable}; default {defaultPort}{(defaultPort == 0 ? ": any free port" : "; 0 = any free port")})");
     }
 
-    public IEnumerable<Option> All => [Host, Port, PublicHostname, Seed, Config, LogLevel];
+    public IEnumerable<Option> All => [Host, Port, PublicHostname, Seed, Config, TlsDirectory, LogLevel];
 
     public void AddTo(Command command)
     {
@@ -46,7 +50,7 @@ public sealed class NodeCommandLine
     /// <exception cref="NodeOptionsException">A value (or its environment variable) is malformed.</exception>
     public NodeOptions Read(ParseResult result, Func<string, string?>? environment = null) => NodeOptions.Resolve(
         result.GetValue(Host), result.GetValue(Port), result.GetValue(PublicHostname), result.GetValue(Seed) ?? [], result.GetValue(Config),
-        _defaultPort, environment);
+        _defaultPort, environment, result.GetValue(TlsDirectory));
 
     /// <exception cref="NodeOptionsException">--log-level is not one of the levels.</exception>
     public Microsoft.Extensions.Logging.LogLevel ReadLogLevel(ParseResult result) => NodeProgram.ParseLogLevel(result.GetValue(LogLevel));

@@ -24,16 +24,23 @@ public sealed record NodeOptions
     public const string PublicHostnameVariable = "RNNCLUSTER_PUBLIC_HOSTNAME";
     public const string SeedsVariable = "RNNCLUSTER_SEEDS";
     public const string ConfigVariable = "RNNCLUSTER_CONFIG";
+    public const string TlsDirectoryVariable = Security.TlsIdentity.DirectoryVariable;
 
     /// <summary>Every environment variable a node program reads (the deploy files may set only these and the math ones).</summary>
     public static IReadOnlyList<string> EnvironmentVariables { get; } =
-        [HostVariable, PortVariable, PublicHostnameVariable, SeedsVariable, ConfigVariable];
+        [HostVariable, PortVariable, PublicHostnameVariable, SeedsVariable, ConfigVariable, TlsDirectoryVariable, Security.TlsIdentity.ValidateHostnameVariable];
 
     public string Host { get; init; } = "127.0.0.1";
     public int Port { get; init; }
     public string? PublicHostname { get; init; }
     public IReadOnlyList<Address> Seeds { get; init; } = [];
     public string? ConfigFile { get; init; }
+
+    /// <summary>The TLS folder (<c>--tls-dir</c> / <see cref="TlsDirectoryVariable"/>); null: plain TCP.</summary>
+    public string? TlsDirectory { get; init; }
+
+    /// <summary>With TLS, outbound connections also check the server certificate's host names (<see cref="Security.TlsIdentity.ValidateHostnameVariable"/>).</summary>
+    public bool ValidateHostname { get; init; }
 
     /// <summary>The host other nodes use: the public hostname, else the bound host.</summary>
     public string ReachableHost => PublicHostname ?? Host;
@@ -45,7 +52,7 @@ public sealed record NodeOptions
     /// </summary>
     /// <exception cref="NodeOptionsException">A value is malformed, or the combination is not usable.</exception>
     public static NodeOptions Resolve(string? host, string? port, string? publicHostname, IReadOnlyList<string> seeds, string? config,
-                                      int defaultPort, Func<string, string?>? environment = null)
+                                      int defaultPort, Func<string, string?>? environment = null, string? tlsDirectory = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         seeds = [.. seeds];
@@ -53,6 +60,7 @@ public sealed record NodeOptions
         port ??= NonEmpty(environment(PortVariable));
         publicHostname ??= NonEmpty(environment(PublicHostnameVariable));
         config ??= NonEmpty(environment(ConfigVariable));
+        tlsDirectory ??= NonEmpty(environment(TlsDirectoryVariable));
         if (seeds.Count == 0 && NonEmpty(environment(SeedsVariable)) is { } fromEnvironment) seeds = [fromEnvironment];
 
         int portNumber = defaultPort;
@@ -67,6 +75,8 @@ public sealed record NodeOptions
             PublicHostname = publicHostname,
             Seeds = [.. seeds.SelectMany(s => s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Select(ParseSeed)],
             ConfigFile = config,
+            TlsDirectory = tlsDirectory,
+            ValidateHostname = Security.TlsIdentity.ValidateHostnameFromEnvironment(environment),
         };
         if (options.Host is "0.0.0.0" or "::" && options.PublicHostname is null)
             throw new NodeOptionsException($"--host {options.Host} binds every interface: give --public-hostname (the address other nodes reach this one at)");
@@ -121,8 +131,8 @@ public sealed record NodeOptions
         }
         if (address.Host is null || address.Port is null or <= 0)
             throw new NodeOptionsException($"'{text}' is not a node address: it needs a host and a port");
-        if (address.Protocol != "akka.tcp")
-            throw new NodeOptionsException($"'{text}': only akka.tcp addresses are supported");
+        if (address.Protocol is not ("akka.tcp" or "akka.ssl.tcp"))
+            throw new NodeOptionsException($"'{text}': only akka.tcp (and, with TLS, akka.ssl.tcp) addresses are supported");
         if (address.System != AkkaCluster.SystemName)
             throw new NodeOptionsException($"'{text}' names the actor system '{address.System}'; the cluster's is '{AkkaCluster.SystemName}'");
         return address;

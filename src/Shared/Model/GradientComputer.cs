@@ -35,12 +35,16 @@ public sealed class GradientComputer(Network network, ILoss loss)
             finals[k] = new Tensor(network.FinalState(k).ToArray(), batch, units);
             stateGrads[k] = new Tensor(network.InitialStateGrad(k).ToArray(), batch, units);
         }
-        return new BatchGradients(lossSum, batch, gradients, finals, stateGrads);
+        return new BatchGradients(lossSum, batch, gradients, finals, stateGrads) { LossRows = network.LossRows };
     }
 }
 
 /// <summary>Loss and gradients summed over a batch's rows, with its final states and dL/d(initial states).</summary>
-public sealed record BatchGradients(double LossSum, int Rows, float[] GradientSum, Tensor[] FinalStates, Tensor[] InitialStateGradients);
+public sealed record BatchGradients(double LossSum, int Rows, float[] GradientSum, Tensor[] FinalStates, Tensor[] InitialStateGradients)
+{
+    /// <summary>What the sums are divided by for Keras's mean (<see cref="Network.LossRows"/>): the rows, or the unmasked steps over T.</summary>
+    public double LossRows { get; init; } = Rows;
+}
 
 public static class Shapes
 {

@@ -21,6 +21,14 @@ public static class Initializers
         foreach (var layer in network.Layers)
         {
             var w = layer.Weights;
+            if (w.Count == 0) continue;
+            if (layer is EmbeddingLayer e)
+            {
+                // Keras Embedding's default: RandomUniform(-0.05, 0.05).
+                var target = parameters.AsSpan(e.Embeddings.Offset, e.Embeddings.Length);
+                for (int i = 0; i < target.Length; i++) target[i] = (float)((random.NextDouble() * 2 - 1) * 0.05);
+                continue;
+            }
             GlorotUniform(random, parameters.AsSpan(w[0].Offset, w[0].Length), w[0].Shape[0], w[0].Shape[1]);
             if (layer is RecurrentLayer r)
             {

@@ -16,7 +16,7 @@ internal abstract class RuntimeLayer(int index, LayerSpec spec, int inputWidth, 
     public int Index { get; } = index;
     public LayerSpec Spec { get; } = spec;
     public int InputWidth { get; } = inputWidth;
-    public int OutputWidth => Spec.Units;
+    public virtual int OutputWidth => Spec.Units;
     public bool InputIsSequence { get; } = inputIsSequence;
     public abstract bool OutputIsSequence { get; }
     public abstract IReadOnlyList<WeightInfo> Weights { get; }
@@ -44,6 +44,15 @@ internal abstract class LayerBuffers(int batch, int timesteps)
 
     /// <summary>dL/d(this layer's input), T*B x F or B x F.</summary>
     public float[] InputGrad { get; init; } = [];
+
+    /// <summary>
+    /// The mask of this pass's input, set by the network before the layer's forward pass: T*B,
+    /// time-major, 1 = step kept, 0 = masked; null when nothing is masked.
+    /// </summary>
+    public float[]? InputMask { get; set; }
+
+    /// <summary>The mask this layer passes on (Keras's compute_mask); by default none.</summary>
+    public virtual float[]? OutputMask => null;
 }
 
 /// <summary>Keras Dense on the last axis (at every timestep of a sequence), with its activation.</summary>
@@ -86,6 +95,9 @@ internal sealed class DenseLayer : RuntimeLayer
         public float[] DZ { get; }
         public float[] Ones { get; }
         public override ReadOnlySpan<float> Output => Out;
+
+        /// <summary>Keras Dense supports masking: a sequence's mask passes through unchanged.</summary>
+        public override float[]? OutputMask => InputMask;
     }
 
     public override LayerBuffers Allocate(int batch, int timesteps) =>
@@ -140,6 +152,70 @@ internal sealed class DenseLayer : RuntimeLayer
         _kernels.Gemm(false, false, 1, o, b.Rows, 1f, b.Ones, b.Rows, dz, o, 0f, Of(gradients, _bias), o);
         if (!inputGrad.IsEmpty)
             _kernels.Gemm(false, true, b.Rows, InputWidth, o, 1f, dz, o, Of(parameters, _kernel), o, 0f, inputGrad, InputWidth);
+    }
+}
+
+/// <summary>Buffers of a layer that computes the mask (masking, embedding with mask_zero): its output and the mask of each step.</summary>
+internal class MaskSourceBuffers(int batch, int timesteps, int width) : LayerBuffers(batch, timesteps)
+{
+    public float[] Out { get; } = new float[batch * timesteps * width];
+
+    /// <summary>Time-major T*B: 1 = step kept, 0 = masked.</summary>
+    public float[] Mask { get; } = new float[batch * timesteps];
+
+    /// <summary>False when no step of the pass is masked: the layers after it then run unmasked.</summary>
+    public bool AnyMasked { get; set; }
+
+    public override ReadOnlySpan<float> Output => Out;
+    public override float[]? OutputMask => AnyMasked ? Mask : null;
+}
+
+/// <summary>
+/// Keras Masking: a timestep whose features all equal <c>mask_value</c> is masked for the layers
+/// after it; the output is the input times the mask (masked steps become zeros).
+/// </summary>
+internal sealed class MaskingLayer(int index, LayerSpec spec, int inputWidth) : RuntimeLayer(index, spec, inputWidth, inputIsSequence: true)
+{
+    private readonly float _maskValue = spec.MaskValue ?? 0f;
+
+    public override int OutputWidth => InputWidth;
+    public override bool OutputIsSequence => true;
+    public override IReadOnlyList<WeightInfo> Weights { get; } = [];
+
+    public override LayerBuffers Allocate(int batch, int timesteps) =>
+        new MaskSourceBuffers(batch, timesteps, InputWidth) { InputGrad = new float[batch * timesteps * InputWidth] };
+
+    public override void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> input, LayerBuffers buffers)
+    {
+        var b = (MaskSourceBuffers)buffers;
+        int f = InputWidth;
+        bool any = false;
+        for (int q = 0; q < b.Mask.Length; q++)
+        {
+            var row = input.Slice(q * f, f);
+            var output = b.Out.AsSpan(q * f, f);
+            bool keep = false;
+            foreach (var v in row)
+                if (v != _maskValue) { keep = true; break; }
+            b.Mask[q] = keep ? 1f : 0f;
+            if (keep) row.CopyTo(output);
+            else output.Clear();
+            any |= !keep;
+        }
+        b.AnyMasked = any;
+    }
+
+    public override void Backward(ReadOnlySpan<float> parameters, Span<float> gradients, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> outputGrad, LayerBuffers buffers, Span<float> inputGrad)
+    {
+        if (inputGrad.IsEmpty) return;
+        var b = (MaskSourceBuffers)buffers;
+        int f = InputWidth;
+        for (int q = 0; q < b.Mask.Length; q++)
+        {
+            if (b.Mask[q] != 0f) outputGrad.Slice(q * f, f).CopyTo(inputGrad.Slice(q * f, f));
+            else inputGrad.Slice(q * f, f).Clear();
+        }
     }
 }
 
@@ -209,9 +285,35 @@ internal sealed class RecurrentLayer : RuntimeLayer
     {
         public UnrollBuffers Unroll { get; } = unroll;
 
-        public override ReadOnlySpan<float> Output => returnSequences
+        /// <summary>The pass's step mask in processing order (allocated on the first masked pass), or null for an unmasked pass.</summary>
+        public StepMask? Mask { get; set; }
+
+        private StepMask? _maskStorage;
+
+        public StepMask MaskStorage => _maskStorage ??= new StepMask(Batch, Timesteps, units);
+
+        /// <summary>
+        /// Masked passes with a row whose first steps are masked: the output with zeros before each
+        /// row's first unmasked step (Keras's previous output starts at zeros, the state at the
+        /// initial state); null otherwise, when the output is the states themselves.
+        /// </summary>
+        public float[]? MaskedOutput { get; set; }
+
+        private float[]? _outputScratch, _outputGradScratch;
+
+        /// <summary>Storage for <see cref="MaskedOutput"/>, and for dL/d(output) with its zeroed positions cleared (allocated on first use).</summary>
+        public float[] OutputScratch => _outputScratch ??= new float[States.Length];
+
+        public float[] OutputGradScratch => _outputGradScratch ??= new float[States.Length];
+
+        public ReadOnlySpan<float> States => returnSequences
             ? Unroll.Hs.AsSpan(Batch * units)
             : Unroll.Hs.AsSpan(Timesteps * Batch * units, Batch * units);
+
+        public override ReadOnlySpan<float> Output => MaskedOutput is { } masked ? masked : States;
+
+        /// <summary>Keras: a recurrent layer passes its input mask on when it returns sequences.</summary>
+        public override float[]? OutputMask => returnSequences ? InputMask : null;
 
         /// <summary>State s (0: h, 1: c) at slot 0 (initial) or slot T (final), B x H.</summary>
         public Span<float> State(int s, bool final) =>
@@ -235,7 +337,34 @@ internal sealed class RecurrentLayer : RuntimeLayer
             ReverseTime(input, b.Unroll.ReversedInput, b.Batch * InputWidth);
             processed = b.Unroll.ReversedInput;
         }
-        _unroller.Forward(b.Unroll, processed, Block(parameters));
+        b.Mask = null;
+        b.MaskedOutput = null;
+        if (b.InputMask is { } inputMask)
+        {
+            b.Mask = b.MaskStorage;
+            b.Mask.Load(inputMask, Spec.GoBackwards);
+        }
+        _unroller.Forward(b.Unroll, processed, Block(parameters), b.Mask);
+        if (b.Mask is { HasUnstarted: true } mask) b.MaskedOutput = ZeroUnstarted(mask, b.States, b, b.OutputScratch);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="values"/> (the states at each output position: T*B x H, or B x H for
+    /// the last step) with zeros where the row has had no unmasked step yet.
+    /// </summary>
+    private float[] ZeroUnstarted(StepMask mask, ReadOnlySpan<float> values, Buffers b, float[] scratch)
+    {
+        int h = Spec.Units, batch = b.Batch, t = b.Timesteps;
+        values.CopyTo(scratch);
+        int steps = values.Length / (batch * h);
+        for (int s = 0; s < steps; s++)
+        {
+            // Without return_sequences the one output position is the last step.
+            int step = Spec.ReturnSequences ? s : t - 1;
+            for (int r = 0; r < batch; r++)
+                if (!mask.Started[step * batch + r]) scratch.AsSpan((s * batch + r) * h, h).Clear();
+        }
+        return scratch;
     }
 
     public override void Backward(ReadOnlySpan<float> parameters, Span<float> gradients, ReadOnlySpan<float> input,
@@ -244,7 +373,9 @@ internal sealed class RecurrentLayer : RuntimeLayer
         var b = (Buffers)buffers;
         ReadOnlySpan<float> processed = Spec.GoBackwards ? b.Unroll.ReversedInput : input;
         Span<float> processedGrad = inputGrad.IsEmpty ? default : Spec.GoBackwards ? b.Unroll.ReversedInputGrad : inputGrad;
-        _unroller.Backward(b.Unroll, processed, Block(parameters), outputGrad, Spec.ReturnSequences, Block(gradients), processedGrad);
+        // Outputs held at zeros (before a row's first unmasked step) pass no gradient back.
+        if (b.MaskedOutput is not null) outputGrad = ZeroUnstarted(b.Mask!, outputGrad, b, b.OutputGradScratch);
+        _unroller.Backward(b.Unroll, processed, Block(parameters), outputGrad, Spec.ReturnSequences, Block(gradients), processedGrad, b.Mask);
         if (Spec.GoBackwards && !inputGrad.IsEmpty) ReverseTime(processedGrad, inputGrad, b.Batch * InputWidth);
     }
 

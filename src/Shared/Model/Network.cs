@@ -30,11 +30,16 @@ public sealed class Network
             var l = spec.Layers[i];
             RuntimeLayer layer = l.IsRecurrent
                 ? new RecurrentLayer(i, l, spec.LayerName(i), width, ref offset, kernels)
-                : new DenseLayer(i, l, spec.LayerName(i), width, sequence, ref offset, kernels);
+                : l.Kind switch
+                {
+                    LayerKinds.Masking => new MaskingLayer(i, l, width),
+                    LayerKinds.Embedding => new EmbeddingLayer(i, l, spec.LayerName(i), width, ref offset),
+                    _ => new DenseLayer(i, l, spec.LayerName(i), width, sequence, ref offset, kernels),
+                };
             if (layer is RecurrentLayer r)
                 for (int s = 0; s < r.Cell.StateCount; s++) slots.Add(new StateSlot(i, s, l.Units));
             layers.Add(layer);
-            width = l.Units;
+            width = layer.OutputWidth;
             sequence = layer.OutputIsSequence;
         }
         _layers = [.. layers];
@@ -71,7 +76,7 @@ public sealed class Network
 
     /// <summary>
     /// Runs the model on x (B x T x D, batch-major). <paramref name="initialStates"/> is aligned
-    /// with <see cref="StateSlots"/>; a null list or a null entry means zeros.
+    /// with <see cref="StateSlots"/>; a null list or a null entry means zeros (<see cref="InitialStatePolicy"/>).
     /// </summary>
     public void Forward(ReadOnlySpan<float> parameters, ReadOnlySpan<float> x, int batch, int timesteps,
         IReadOnlyList<Tensor?>? initialStates)
@@ -91,23 +96,51 @@ public sealed class Network
             var slot = StateSlots[k];
             var target = ((RecurrentLayer.Buffers)buf.Layers[slot.LayerIndex]).State(slot.StateIndex, final: false);
             var given = initialStates?[k];
-            if (given is null) target.Clear();
-            else
-            {
-                // Not ShapeEquals(params int[]): no allocation per state per step.
-                if (given.Shape.Length != 2 || given.Shape[0] != batch || given.Shape[1] != slot.Units)
-                    throw new ModelException($"initial state {StateName(slot)} has shape {Tensor.FormatShape(given.Shape)}; expected ({batch}, {slot.Units})");
-                given.Data.CopyTo(target);
-            }
+            // Not ShapeEquals(params int[]): no allocation per state per step.
+            if (given is not null && (given.Shape.Length != 2 || given.Shape[0] != batch || given.Shape[1] != slot.Units))
+                throw new ModelException($"initial state {StateName(slot)} has shape {Tensor.FormatShape(given.Shape)}; expected ({batch}, {slot.Units})");
+            InitialStatePolicy.Write(target, given?.Data);
         }
 
         ReadOnlySpan<float> input = buf.Input;
+        float[]? mask = null;
         for (int i = 0; i < _layers.Length; i++)
         {
+            // Keras's mask propagation: each layer gets the mask its predecessor computed.
+            buf.Layers[i].InputMask = mask;
             _layers[i].Forward(parameters, input, buf.Layers[i]);
             input = buf.Layers[i].Output;
+            mask = buf.Layers[i].OutputMask;
         }
     }
+
+    /// <summary>
+    /// After <see cref="Forward"/>: the mask of the output's timesteps (T*B, time-major, 1 = kept),
+    /// or null when the output has no time axis or nothing is masked.
+    /// </summary>
+    internal float[]? OutputMask => _outputIsSequence ? RequireBuffers().Layers[^1].OutputMask : null;
+
+    /// <summary>
+    /// After <see cref="Forward"/>: what <see cref="Loss"/>'s sum is divided by for Keras's mean:
+    /// the batch size, or, when the output sequence is masked, the number of unmasked timesteps
+    /// over T (Keras averages over the unmasked steps of the whole batch). For a sharded batch
+    /// the shards' values add up to the global one.
+    /// </summary>
+    public double LossRows
+    {
+        get
+        {
+            var buf = RequireBuffers();
+            if (OutputMask is not { } mask) return buf.Batch;
+            double kept = 0;
+            foreach (var m in mask) kept += m;
+            return kept / buf.Timesteps;
+        }
+    }
+
+    /// <summary>1 / <paramref name="lossRows"/> as a float; exactly 1f / B when nothing is masked (the same bits as before masking existed).</summary>
+    public static float InverseLossRows(double lossRows, int batch) =>
+        lossRows == batch ? 1f / batch : lossRows > 0 ? (float)(1.0 / lossRows) : 0f;
 
     /// <summary>
     /// After <see cref="Forward"/>: the loss summed over rows (each row's loss is the mean over
@@ -128,7 +161,27 @@ public sealed class Network
             target = buf.Target.AsSpan(0, expected);
         }
         var pred = buf.Layers[^1].Output;
-        return loss.Compute(pred, target, o, buf.OutputGrad, scale / (seq ? t : 1));
+        if (OutputMask is not { } mask) return loss.Compute(pred, target, o, buf.OutputGrad, scale / (seq ? t : 1));
+
+        // Masked steps count for nothing: no loss, no gradient. Runs of kept vectors go to the loss together.
+        double sum = 0;
+        var grad = buf.OutputGrad.AsSpan();
+        float stepScale = scale / t;
+        for (int q = 0; q < mask.Length;)
+        {
+            if (mask[q] == 0f)
+            {
+                grad.Slice(q * o, o).Clear();
+                q++;
+                continue;
+            }
+            int end = q + 1;
+            while (end < mask.Length && mask[end] != 0f) end++;
+            int n = end - q;
+            sum += loss.Compute(pred.Slice(q * o, n * o), target.Slice(q * tw, n * tw), o, grad.Slice(q * o, n * o), stepScale);
+            q = end;
+        }
+        return sum;
     }
 
     /// <summary>

@@ -44,6 +44,14 @@ public sealed class Gru(int units, bool returnSequences = false, bool goBackward
 public sealed class Dense(int units, string activation = "linear")
     : Layer(new LayerSpec { Kind = LayerKinds.Dense, Units = units, Activation = activation });
 
+/// <summary>Keras Embedding for token ids (one feature per timestep); <paramref name="maskZero"/> masks token 0's steps (first layer only).</summary>
+public sealed class Embedding(int inputDim, int outputDim, bool maskZero = false)
+    : Layer(new LayerSpec { Kind = LayerKinds.Embedding, InputDim = inputDim, OutputDim = outputDim, MaskZero = maskZero });
+
+/// <summary>Keras Masking: timesteps whose features all equal <paramref name="maskValue"/> are skipped by the layers after it (first layer only).</summary>
+public sealed class Masking(float maskValue = 0f)
+    : Layer(new LayerSpec { Kind = LayerKinds.Masking, MaskValue = maskValue });
+
 /// <summary>A layer built from a <see cref="LayerSpec"/> (for models read from JSON).</summary>
 public sealed class SpecLayer(LayerSpec spec) : Layer(spec);
 
@@ -133,9 +141,11 @@ public sealed class Sequential
         var computer = new GradientComputer(Network, loss);
         double lossSum = computer.Compute(_parameters, x.Data, y.Data, batch, timesteps, states, _gradients);
         CarryStates(batch);
-        Kernels.Scale(1f / batch, _gradients);
+        // Keras's mean: over the rows, or over the unmasked steps of a masked output sequence.
+        double lossRows = Network.LossRows;
+        Kernels.Scale(Network.InverseLossRows(lossRows, batch), _gradients);
         optimizer.Step(_parameters, _gradients);
-        return lossSum / batch;
+        return lossRows > 0 ? lossSum / lossRows : 0;
     }
 
     /// <summary>Loss and gradients of a batch without updating anything: gradient sums divided by the batch size.</summary>
@@ -167,7 +177,7 @@ public sealed class Sequential
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
         CheckRowStates(initialStates, rows);
-        double total = 0;
+        double total = 0, lossRows = 0;
         int xRow = timesteps * Spec.InputFeatures, yRow = y.Length / rows;
         for (int start = 0; start < rows; start += batchSize)
         {
@@ -175,8 +185,9 @@ public sealed class Sequential
             var states = initialStates?.Select(s => (Tensor?)Rows.Slice(s, start, b)).ToList();
             Network.Forward(_parameters, x.Data.AsSpan(start * xRow, b * xRow), b, timesteps, states);
             total += Network.Loss(loss, y.Data.AsSpan(start * yRow, b * yRow));
+            lossRows += Network.LossRows;
         }
-        return total / rows;
+        return lossRows > 0 ? total / lossRows : 0;
     }
 
     /// <summary>
@@ -196,9 +207,9 @@ public sealed class Sequential
         var (rows, timesteps) = Prepare(x);
         Shapes.CheckTarget(Network, loss, y, rows, timesteps);
         CheckRowStates(initialStates, rows);
-        if (validationSplit is < 0 or >= 1) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
-        int validationRows = (int)(rows * validationSplit);
-        int trainRows = rows - validationRows;
+        if (validationSplit is not (>= 0 and < 1)) throw new ModelException($"validation split must be in [0, 1), got {validationSplit}");
+        var (trainRows, validationRows) = ValidationSplit.Of(rows, validationSplit);
+        if (trainRows < 1) throw new ModelException($"validation split {validationSplit} leaves no training rows of {rows}");
         var plan = new BatchPlan(trainRows, batchSize, shuffle ?? !IsStateful, IsStateful, Seed);
         var (trainX, trainY) = (Rows.Slice(x, 0, trainRows), Rows.Slice(y, 0, trainRows));
         var (valX, valY) = validationRows > 0 ? (Rows.Slice(x, trainRows, validationRows), Rows.Slice(y, trainRows, validationRows)) : (null, null);
@@ -280,24 +291,10 @@ public sealed class Sequential
     }
 
     /// <summary>Weights by Keras name and shape, in layer order.</summary>
-    public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() =>
-        [.. Network.Weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, new Tensor(_parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+    public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() => NamedWeights.FromFlat(Network, _parameters);
 
     /// <summary>Sets weights by name; every weight must be given, with its exact shape.</summary>
-    public void SetWeights(IEnumerable<KeyValuePair<string, Tensor>> weights)
-    {
-        var given = weights.ToDictionary(p => p.Key, p => p.Value);
-        var next = (float[])_parameters.Clone();
-        foreach (var w in Network.Weights)
-        {
-            if (!given.Remove(w.Name, out var t)) throw new ModelException($"weight '{w.Name}' is missing");
-            if (!t.ShapeEquals(w.Shape))
-                throw new ModelException($"weight '{w.Name}' has shape {Tensor.FormatShape(t.Shape)}; expected {Tensor.FormatShape(w.Shape)}");
-            t.Data.CopyTo(next, w.Offset);
-        }
-        if (given.Count > 0) throw new ModelException($"unknown weight '{given.Keys.First()}' (this model has {string.Join(", ", Network.Weights.Select(w => w.Name))})");
-        _parameters = next;
-    }
+    public void SetWeights(IEnumerable<KeyValuePair<string, Tensor>> weights) => _parameters = NamedWeights.ToFlat(Network, weights);
 
     /// <summary>Replaces the whole parameter vector (as the coordinator sends it).</summary>
     public void SetParameters(ReadOnlySpan<float> parameters)
@@ -331,7 +328,7 @@ public sealed class Sequential
     private (ILoss, IOptimizer) RequireCompiled() =>
         (_loss ?? throw new ModelException("the model is not compiled: call Compile(loss, optimizer) first"), _optimizer!);
 
-    /// <summary>Explicit initial states win; otherwise stateful layers use their carried states, others zeros.</summary>
+    /// <summary>The states a batch starts from (<see cref="InitialStatePolicy"/>); a stateful model keeps its first batch size.</summary>
     private IReadOnlyList<Tensor?>? StatesFor(int batch, IReadOnlyList<Tensor?>? explicitStates)
     {
         if (IsStateful)
@@ -340,10 +337,7 @@ public sealed class Sequential
             if (_statefulBatch != batch)
                 throw new ModelException($"stateful model has a fixed batch size of {_statefulBatch}; got a batch of {batch}");
         }
-        if (explicitStates is not null) return explicitStates;
-        if (!IsStateful) return null;
-        // Only stateful layers carry states; the others start every batch from zeros.
-        return [.. _states.Select((t, k) => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful ? t : null)];
+        return InitialStatePolicy.Choose(explicitStates, _states, k => _layers[Network.StateSlots[k].LayerIndex].Spec.Stateful);
     }
 
     private void CarryStates(int batch)

@@ -1,5 +1,6 @@
 using System.Numerics;
 using MathNet.Numerics.LinearAlgebra.Factorization;
+using MathNet.Numerics.Providers.LinearAlgebra;
 
 namespace RnnCluster.Numerics;
 
@@ -13,6 +14,92 @@ internal static unsafe class MklRealProvider<T, TMkl>
     where T : unmanaged, IFloatingPointIeee754<T>
     where TMkl : struct, IMklReal<T>
 {
+    /// <summary>result = y + alpha x (?axpy; BLAS forbids x aliasing the output, that case is a plain loop).</summary>
+    public static void AddVectorToScaledVector(T[] y, T alpha, T[] x, T[] result)
+    {
+        ArgumentNullException.ThrowIfNull(y);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(result);
+        if (y.Length != x.Length)
+            throw new ArgumentException($"vectors must have the same length: y has {y.Length}, x has {x.Length}", nameof(x));
+        if (result.Length != y.Length)
+            throw new ArgumentException($"result has length {result.Length}, expected {y.Length}", nameof(result));
+        if (ReferenceEquals(x, result) || ReferenceEquals(x, y))
+        {
+            for (int i = 0; i < result.Length; i++) result[i] = y[i] + alpha * x[i];
+            return;
+        }
+        if (!ReferenceEquals(result, y)) Array.Copy(y, result, y.Length);
+        if (alpha == T.Zero || y.Length == 0) return;
+        Ready();
+        fixed (T* px = x)
+        fixed (T* pr = result)
+            TMkl.Axpy(y.Length, alpha, px, pr);
+    }
+
+    /// <summary>result = alpha x (?scal).</summary>
+    public static void ScaleArray(T alpha, T[] x, T[] result)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(result);
+        if (result.Length != x.Length)
+            throw new ArgumentException($"result has length {result.Length}, expected {x.Length}", nameof(result));
+        if (alpha == T.Zero)
+        {
+            Array.Clear(result);
+            return;
+        }
+        if (!ReferenceEquals(x, result)) Array.Copy(x, result, x.Length);
+        if (alpha == T.One || x.Length == 0) return;
+        Ready();
+        fixed (T* pr = result)
+            TMkl.Scal(result.Length, alpha, pr);
+    }
+
+    /// <summary>x . y (?dot).</summary>
+    public static T DotProduct(T[] x, T[] y)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (y.Length != x.Length)
+            throw new ArgumentException($"vectors must have the same length: x has {x.Length}, y has {y.Length}", nameof(y));
+        if (x.Length == 0) return T.Zero;
+        Ready();
+        fixed (T* px = x)
+        fixed (T* py = y)
+            return TMkl.Dot(x.Length, px, py);
+    }
+
+    /// <summary>
+    /// c = alpha op(a) op(b) + beta c (?gemm, every transpose combination), a and b given by their
+    /// stored shapes before op, so the leading dimensions are the stored row counts.
+    /// </summary>
+    public static void MatrixMultiplyWithUpdate(Transpose transposeA, Transpose transposeB, T alpha, T[] a, int rowsA, int columnsA,
+        T[] b, int rowsB, int columnsB, T beta, T[] c)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ArgumentNullException.ThrowIfNull(c);
+        var g = GemmShape.Resolve(transposeA, transposeB, rowsA, columnsA, a.Length, rowsB, columnsB, b.Length, c.Length);
+        if (g.M == 0 || g.N == 0) return;
+        if (g.K == 0)
+        {
+            // op(a) op(b) is an all-zero m x n matrix: c = beta c.
+            if (beta == T.Zero) Array.Clear(c);
+            else if (beta != T.One) for (int i = 0; i < c.Length; i++) c[i] *= beta;
+            return;
+        }
+
+        // BLAS forbids C overlapping A or B: compute into a copy of C, then copy back.
+        var target = ReferenceEquals(c, a) || ReferenceEquals(c, b) ? (T[])c.Clone() : c;
+        Ready();
+        fixed (T* pa = a)
+        fixed (T* pb = b)
+        fixed (T* pc = target)
+            TMkl.Gemm(g.TransA, g.TransB, g.M, g.N, g.K, alpha, pa, g.Lda, pb, g.Ldb, beta, pc, g.Ldc);
+        if (!ReferenceEquals(target, c)) Array.Copy(target, c, c.Length);
+    }
+
     /// <summary>
     /// Full QR (LAPACK ?geqrf, then ?orgqr): <paramref name="r"/> holds A (m x n) on entry and R on
     /// exit, zero below the diagonal as the managed provider leaves it; <paramref name="q"/> (m x m)
@@ -156,4 +243,46 @@ internal static unsafe class MklRealProvider<T, TMkl>
     }
 
     private static void Ready() => MklLinearAlgebraProvider.Instance.EnsureReady();
+
+    /// <summary>
+    /// Column-major gemm arguments for MathNet's <c>c = alpha*op(a)*op(b) + beta*c</c>, where
+    /// <c>rowsA x columnsA</c> and <c>rowsB x columnsB</c> describe the stored matrices before
+    /// <c>op</c> is applied (so the leading dimensions are the stored row counts).
+    /// </summary>
+    private readonly record struct GemmShape(int TransA, int TransB, int M, int N, int K, int Lda, int Ldb, int Ldc)
+    {
+        public static GemmShape Resolve(Transpose transposeA, Transpose transposeB,
+            int rowsA, int columnsA, int lengthA, int rowsB, int columnsB, int lengthB, int lengthC)
+        {
+            if (rowsA < 0 || columnsA < 0 || rowsB < 0 || columnsB < 0)
+                throw new ArgumentException($"negative matrix dimension: a is {rowsA}x{columnsA}, b is {rowsB}x{columnsB}");
+            if ((long)rowsA * columnsA != lengthA)
+                throw new ArgumentException($"rowsA ({rowsA}) * columnsA ({columnsA}) != a.Length ({lengthA})", "a");
+            if ((long)rowsB * columnsB != lengthB)
+                throw new ArgumentException($"rowsB ({rowsB}) * columnsB ({columnsB}) != b.Length ({lengthB})", "b");
+
+            // For real matrices a conjugate transpose is a plain transpose; MathNet's managed
+            // provider likewise treats anything but DontTranspose as a transpose.
+            bool ta = transposeA != Transpose.DontTranspose;
+            bool tb = transposeB != Transpose.DontTranspose;
+            int m = ta ? columnsA : rowsA;
+            int k = ta ? rowsA : columnsA;
+            int kb = tb ? columnsB : rowsB;
+            int n = tb ? rowsB : columnsB;
+            if (k != kb)
+                throw new ArgumentException(
+                    $"inner dimensions differ: op(a) is {m}x{k} (a {rowsA}x{columnsA}{(ta ? " transposed" : "")}), " +
+                    $"op(b) is {kb}x{n} (b {rowsB}x{columnsB}{(tb ? " transposed" : "")})");
+            if ((long)m * n != lengthC)
+                throw new ArgumentException($"c.Length ({lengthC}) != {m} * {n} for the {m}x{n} product", "c");
+
+            return new GemmShape(
+                ta ? MklNative.Trans : MklNative.NoTrans,
+                tb ? MklNative.Trans : MklNative.NoTrans,
+                m, n, k,
+                Lda: Math.Max(1, rowsA),
+                Ldb: Math.Max(1, rowsB),
+                Ldc: Math.Max(1, m));
+        }
+    }
 }

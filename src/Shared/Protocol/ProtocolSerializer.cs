@@ -26,6 +26,12 @@ namespace RnnCluster.Protocol;
 /// <item>enum: its int value, checked on read.</item>
 /// <item>message without fields: nothing; its singleton <c>Instance</c> is returned on read.</item>
 /// </list>
+/// <para>Reading is defensive: every length, count and shape is checked against the bytes actually
+/// left before anything is allocated for it (a hostile length field gets an exception, not an
+/// allocation), bools must be 0 or 1, enums defined, a message no larger than
+/// <see cref="MaxMessageBytes"/> and used up exactly; whatever goes wrong comes out as a
+/// <see cref="SerializationException"/> naming the manifest. Manifests are <c>Name@Version</c>; a
+/// known name with another version fails naming both versions (mixed program versions).</para>
 /// A message is written twice: once into a counting stream to learn its exact size, then into a
 /// buffer of that size (or a reused longer one, for the transfer layer); a multi-megabyte tensor
 /// is copied once per direction.
@@ -36,6 +42,16 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
     public const int Id = 4711;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Between a message's name and its protocol version in a manifest: <c>StartJob@1</c>.</summary>
+    public const char VersionSeparator = '@';
+
+    /// <summary>
+    /// The largest message read or accepted as a transfer's total: a job's data at the
+    /// <see cref="Security.ResourceLimits.MaxDataBytes"/> limit plus room for the rest of the message,
+    /// at most what one array holds.
+    /// </summary>
+    public static long MaxMessageBytes => Math.Min(Array.MaxLength, Security.ResourceLimits.Current.MaxDataBytes + (64L << 20));
 
     private readonly ExtendedActorSystem _system;
 
@@ -113,8 +129,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, bytes.Length);
         if (manifest is null || !ByManifest.TryGetValue(manifest, out var codec))
-            throw new SerializationException(
-                $"ProtocolSerializer ({Id}) does not know the manifest '{manifest}'; is the sender running a newer protocol?");
+            throw new SerializationException(UnknownManifest(manifest));
+        if (length > MaxMessageBytes)
+            throw new SerializationException($"{manifest} message of {length} bytes is larger than the limit of {MaxMessageBytes} bytes");
 
         using var reader = new BinaryReader(new MemoryStream(bytes, 0, length, writable: false, publiclyVisible: true), Utf8);
         object message;
@@ -122,15 +139,32 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         {
             message = codec.Read(new ProtocolReader(reader, _system, keepViews, allocateTensorData));
         }
-        catch (Exception e) when (e is EndOfStreamException or DecoderFallbackException or ArgumentException
-                                      or OverflowException or InvalidDataException)
+        catch (Exception e) when (e is not (SerializationException or OutOfMemoryException))
         {
+            // Whatever a corrupt or hostile payload trips over (a short read, bad UTF-8, a shape
+            // the tensor refuses, an actor path that does not parse): one exception type, naming the message.
             throw new SerializationException($"corrupt {manifest} message ({length} bytes): {e.Message}", e);
         }
         if (reader.BaseStream.Position != length)
             throw new SerializationException(
                 $"corrupt {manifest} message: {length - reader.BaseStream.Position} bytes left over after the last field");
         return message;
+    }
+
+    /// <summary>
+    /// Why a manifest is not read: a known message of another protocol version (naming both, the
+    /// sender's first), an unversioned manifest of a program from before versions, or an unknown message.
+    /// </summary>
+    private static string UnknownManifest(string? manifest)
+    {
+        if (manifest is null) return $"ProtocolSerializer ({Id}) got a message without a manifest";
+        int at = manifest.LastIndexOf(VersionSeparator);
+        var name = at < 0 ? manifest : manifest[..at];
+        var theirs = at < 0 ? "0 (unversioned)" : manifest[(at + 1)..];
+        if (ByName.TryGetValue(name, out var ours))
+            return $"{name} message of protocol version {theirs} from the sender; this program reads version {ours.Version} " +
+                   "(mixed versions of rnncluster: run the same version on every node and client)";
+        return $"ProtocolSerializer ({Id}) does not know the manifest '{(manifest.Length > 64 ? manifest[..64] + "..." : manifest)}'; is the sender running a newer protocol?";
     }
 
     private static Codec CodecFor(Type type) =>
@@ -225,26 +259,34 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         // ---- TrainingProtocol.cs: coordinator <-> worker ----
 
         // registration
-        Codec.Of<RegisterWorker>("RegisterWorker", (w, m) => w.String(m.WorkerName), r => new RegisterWorker(r.String())),
+        Codec.Of<RegisterWorker>("RegisterWorker",
+            (w, m) => { w.String(m.WorkerName); w.Int(m.Workers); },
+            r => new RegisterWorker(r.String(), r.Int())),
         Codec.Of<WorkerRegistered>("WorkerRegistered", (w, m) => w.Int(m.LiveWorkers), r => new WorkerRegistered(r.Int())),
 
-        // replicas
+        // replicas and the job's data
         Codec.Of<LoadReplica>("LoadReplica",
-            (w, m) => { w.String(m.JobId); w.String(m.ModelJson); w.String(m.Loss); w.Bool(m.FromLogits); },
-            r => new LoadReplica(r.String(), r.String(), r.String(), r.Bool())),
+            (w, m) => { w.String(m.JobId); w.String(m.ModelJson); w.String(m.Loss); w.Bool(m.FromLogits); w.String(m.DataHash); },
+            r => new LoadReplica(r.String(), r.String(), r.String(), r.Bool(), r.String())),
+        Codec.Of<NeedJobData>("NeedJobData",
+            (w, m) => { w.String(m.JobId); w.String(m.DataHash); },
+            r => new NeedJobData(r.String(), r.String())),
+        Codec.Of<JobData>("JobData",
+            (w, m) => { w.String(m.JobId); w.String(m.DataHash); w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates); },
+            r => new JobData(r.String(), r.String(), r.Tensor(), r.Tensor(), r.Tensors())),
         Codec.Of<ReplicaWeights>("ReplicaWeights",
-            (w, m) => { w.String(m.JobId); w.Long(m.Version); w.Tensor(m.Parameters); },
-            r => new ReplicaWeights(r.String(), r.Long(), r.Tensor())),
+            (w, m) => { w.String(m.JobId); w.Long(m.Version); w.Tensor(m.Parameters); w.ActorRefs(m.Tree); w.Ints(m.Parents); },
+            r => new ReplicaWeights(r.String(), r.Long(), r.Tensor(), r.ActorRefs(), r.Ints())),
         Codec.Of<DropReplica>("DropReplica", (w, m) => w.String(m.JobId), r => new DropReplica(r.String())),
 
-        // shards
-        Codec.Of<ComputeShard>("ComputeShard",
+        // blocks
+        Codec.Of<ComputeBlock>("ComputeBlock",
             (w, m) =>
             {
                 w.String(m.JobId); w.Long(m.Step); w.Long(m.ShardId); w.Int(m.RowStart); w.Long(m.WeightsVersion);
-                w.Tensor(m.X); w.Tensor(m.Y); w.Tensors(m.InitialStates);
+                w.Ints(m.Rows); w.Tensors(m.InitialStates); w.Ints(m.ShardSizes); w.ActorRef(m.ReplyTo); w.Longs(m.ChildShards);
             },
-            r => new ComputeShard(r.String(), r.Long(), r.Long(), r.Int(), r.Long(), r.Tensor(), r.Tensor(), r.Tensors())),
+            r => new ComputeBlock(r.String(), r.Long(), r.Long(), r.Int(), r.Long(), r.Ints(), r.Tensors(), r.Ints(), r.ActorRef(), r.Longs())),
         Codec.Of<ShardResult>("ShardResult",
             (w, m) =>
             {
@@ -260,6 +302,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         Codec.Of<PredictOnReplica>("PredictOnReplica",
             (w, m) => { w.String(m.JobId); w.Long(m.WeightsVersion); w.Tensor(m.X); w.Tensors(m.InitialStates); w.ActorRef(m.ReplyTo); },
             r => new PredictOnReplica(r.String(), r.Long(), r.Tensor(), r.Tensors(), r.ActorRef())),
+        Codec.Of<PredictRows>("PredictRows",
+            (w, m) => { w.String(m.JobId); w.Long(m.WeightsVersion); w.Int(m.RowStart); w.Int(m.Count); w.Bool(m.DataStates); w.ActorRef(m.ReplyTo); },
+            r => new PredictRows(r.String(), r.Long(), r.Int(), r.Int(), r.Bool(), r.ActorRef())),
 
         // ---- Transport/TransferProtocol.cs: transfer actor <-> transfer actor ----
 
@@ -269,21 +314,32 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
                 w.Long(m.TransferId); w.Int(m.Index); w.Int(m.Count); w.Int(m.TotalBytes);
                 w.String(m.TargetPath); w.String(m.SenderPath); w.String(m.Manifest); w.Bytes(m.Data);
             },
-            r => new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.BytesView())),
+            r => r.Chunk(new Transport.TransferChunk(r.Long(), r.Int(), r.Int(), r.Int(), r.String(), r.String(), r.String(), r.BytesView()))),
         Codec.Of<Transport.TransferAck>("TransferAck",
             (w, m) => { w.Long(m.TransferId); w.Int(m.Index); },
             r => new Transport.TransferAck(r.Long(), r.Int())),
+        Codec.Of<Transport.DataPlaneQuery>("DataPlaneQuery", (_, _) => { }, _ => Transport.DataPlaneQuery.Instance),
+        Codec.Of<Transport.DataPlaneAddress>("DataPlaneAddress", (w, m) => w.Int(m.Port), r => new Transport.DataPlaneAddress(r.Int())),
     ];
 
     private static readonly Dictionary<Type, Codec> ByType = Codecs.ToDictionary(c => c.Type);
 
     private static readonly Dictionary<string, Codec> ByManifest = Codecs.ToDictionary(c => c.Manifest, StringComparer.Ordinal);
 
-    private sealed record Codec(string Manifest, Type Type, Action<ProtocolWriter, object> Write, Func<ProtocolReader, object> Read)
+    private static readonly Dictionary<string, Codec> ByName = Codecs.ToDictionary(c => c.Name, StringComparer.Ordinal);
+
+    /// <summary>
+    /// One message's encoding: its stable <paramref name="Name"/> and the <paramref name="Version"/>
+    /// of its layout, together the manifest <c>Name@Version</c>. Change a layout: raise its version,
+    /// so a reader of the old one fails naming both versions instead of misreading the fields.
+    /// </summary>
+    private sealed record Codec(string Name, int Version, Type Type, Action<ProtocolWriter, object> Write, Func<ProtocolReader, object> Read)
     {
-        public static Codec Of<T>(string manifest, Action<ProtocolWriter, T> write, Func<ProtocolReader, T> read)
+        public string Manifest { get; } = $"{Name}{VersionSeparator}{Version}";
+
+        public static Codec Of<T>(string name, Action<ProtocolWriter, T> write, Func<ProtocolReader, T> read, int version = 1)
             where T : class, IProtocolMessage =>
-            new(manifest, typeof(T), (w, o) => write(w, (T)o), r => read(r));
+            new(name, version, typeof(T), (w, o) => write(w, (T)o), r => read(r));
     }
 
     // ------------------------------------------------------------------------------------------
@@ -383,6 +439,26 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             foreach (var v in values) w.Write(v);
         }
 
+        public void Ints(IReadOnlyList<int> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            NullableInts(values);
+        }
+
+        public void Longs(IReadOnlyList<long> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            w.Write(values.Count);
+            foreach (var v in values) w.Write(v);
+        }
+
+        public void ActorRefs(IReadOnlyList<IActorRef> values)
+        {
+            ArgumentNullException.ThrowIfNull(values);
+            w.Write(values.Count);
+            foreach (var v in values) ActorRef(v);
+        }
+
         public void NamedTensors(IReadOnlyList<NamedTensor> values)
         {
             ArgumentNullException.ThrowIfNull(values);
@@ -414,11 +490,29 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
         private long Remaining => r.BaseStream.Length - r.BaseStream.Position;
 
-        public string String() => r.ReadString();
+        /// <summary>A 7-bit length prefix, checked against the bytes left before anything is decoded, then strict UTF-8.</summary>
+        public string String()
+        {
+            var count = r.Read7BitEncodedInt();
+            if (count < 0 || count > Remaining) throw new InvalidDataException($"string of {count} bytes in a message with {Remaining} left");
+            if (r.BaseStream is MemoryStream stream && stream.TryGetBuffer(out var buffer))
+            {
+                var text = Utf8.GetString(buffer.Array!, buffer.Offset + (int)stream.Position, count);
+                stream.Position += count;
+                return text;
+            }
+            return Utf8.GetString(r.ReadBytes(count));
+        }
 
-        public string? NullableString() => r.ReadBoolean() ? r.ReadString() : null;
+        public string? NullableString() => Bool() ? String() : null;
 
-        public bool Bool() => r.ReadBoolean();
+        /// <summary>0 or 1; any other byte is corruption, not "true".</summary>
+        public bool Bool() => r.ReadByte() switch
+        {
+            0 => false,
+            1 => true,
+            var b => throw new InvalidDataException($"bool byte {b}"),
+        };
 
         public int Int() => r.ReadInt32();
 
@@ -426,9 +520,9 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
 
         public double Double() => r.ReadDouble();
 
-        public int? NullableInt() => r.ReadBoolean() ? r.ReadInt32() : null;
+        public int? NullableInt() => Bool() ? r.ReadInt32() : null;
 
-        public double? NullableDouble() => r.ReadBoolean() ? r.ReadDouble() : null;
+        public double? NullableDouble() => Bool() ? r.ReadDouble() : null;
 
         public JobState JobState()
         {
@@ -436,9 +530,23 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             return Enum.IsDefined(value) ? value : throw new InvalidDataException($"unknown JobState {(int)value}");
         }
 
-        public IActorRef ActorRef() => system.Provider.ResolveActorRef(r.ReadString());
+        public IActorRef ActorRef() => system.Provider.ResolveActorRef(String());
 
-        public IActorRef? NullableActorRef() => r.ReadBoolean() ? ActorRef() : null;
+        public IActorRef? NullableActorRef() => Bool() ? ActorRef() : null;
+
+        /// <summary>
+        /// A transfer chunk's counts, checked before the transfer layer sizes a reassembly buffer
+        /// by them: at least one chunk, the index among them, a total within <see cref="MaxMessageBytes"/>
+        /// that holds this chunk.
+        /// </summary>
+        public Transport.TransferChunk Chunk(Transport.TransferChunk c)
+        {
+            if (c.Count < 1 || c.Index < 0 || c.Index >= c.Count) throw new InvalidDataException($"chunk {c.Index} of {c.Count}");
+            if (c.TotalBytes < 0 || c.TotalBytes > MaxMessageBytes)
+                throw new InvalidDataException($"a transfer of {c.TotalBytes} bytes (the limit is {MaxMessageBytes})");
+            if (c.Data.Length > c.TotalBytes) throw new InvalidDataException($"a chunk of {c.Data.Length} bytes in a transfer of {c.TotalBytes}");
+            return c;
+        }
 
         public Tensor Tensor()
         {
@@ -494,7 +602,7 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
         public string[] Strings()
         {
             var values = new string[Count(nullable: false)];
-            for (var i = 0; i < values.Length; i++) values[i] = r.ReadString();
+            for (var i = 0; i < values.Length; i++) values[i] = String();
             return values;
         }
 
@@ -517,6 +625,25 @@ public sealed class ProtocolSerializer : SerializerWithStringManifest
             if ((long)count * sizeof(int) > Remaining) throw new InvalidDataException($"{count} ints are longer than the message");
             var values = new int[count];
             for (var i = 0; i < count; i++) values[i] = r.ReadInt32();
+            return values;
+        }
+
+        public int[] Ints() =>
+            NullableInts() ?? throw new InvalidDataException("null int list where the protocol requires one");
+
+        public long[] Longs()
+        {
+            var count = Count(nullable: false);
+            if ((long)count * sizeof(long) > Remaining) throw new InvalidDataException($"{count} longs are longer than the message");
+            var values = new long[count];
+            for (var i = 0; i < count; i++) values[i] = r.ReadInt64();
+            return values;
+        }
+
+        public IActorRef[] ActorRefs()
+        {
+            var values = new IActorRef[Count(nullable: false)];
+            for (var i = 0; i < values.Length; i++) values[i] = ActorRef();
             return values;
         }
 

@@ -49,9 +49,12 @@ public sealed class ClusterConnection : IAsyncDisposable
         TimeSpan askTimeout, ILoggerFactory? loggerFactory = null, Config? overrides = null, CancellationToken cancel = default)
     {
         if (contacts.Count == 0) throw new ArgumentException("at least one contact address is needed", nameof(contacts));
+        contacts = [.. contacts.Select(c => AkkaCluster.ForTransport(c, self.TlsDirectory is not null))];
         // Without a factory of the caller's: errors only, on stderr (stdout is the client program's output).
         var ownLogs = loggerFactory is null ? NodeLogging.CreateConsoleFactory(Microsoft.Extensions.Logging.LogLevel.Error, toStandardError: true) : null;
-        var level = ownLogs is null ? "WARNING" : "ERROR";
+        // With TLS a refused handshake is logged by Akka's transport as a many-line ERROR; the
+        // client's one-line error names the reason instead (Security/ConnectionDiagnosis).
+        var level = ownLogs is null ? "WARNING" : self.TlsDirectory is null ? "ERROR" : "OFF";
         var config = overrides is null ? AkkaCluster.Client(self, level) : overrides.WithFallback(AkkaCluster.Client(self, level));
         ActorSystem system;
         try
@@ -76,14 +79,17 @@ public sealed class ClusterConnection : IAsyncDisposable
             }
             catch (AskTimeoutException)
             {
-                throw new RnnClusterException(
-                    $"no coordinator answered at {string.Join(", ", contacts)} within {connectTimeout.TotalSeconds:0} s (is the address right and the coordinator running?)");
+                var why = await Security.ConnectionDiagnosis.WhyNoAnswerAsync(system, contacts)
+                          ?? "is the address right and the coordinator running?";
+                throw new RnnClusterException($"no coordinator answered at {string.Join(", ", contacts)} within {connectTimeout.TotalSeconds:0} s ({why})");
             }
             return new ClusterConnection(system, new RnnClusterClient(system, gateway, askTimeout), lost.Task, ownLogs);
         }
         catch
         {
-            await system.Terminate();
+            // The program is about to print the error and exit: do not hold it for the
+            // transport's graceful shutdown (seconds when a handshake never completed).
+            await Task.WhenAny(system.Terminate(), Task.Delay(TimeSpan.FromSeconds(2)));
             ownLogs?.Dispose();
             throw;
         }

@@ -9,26 +9,27 @@ namespace RnnCluster.Transport;
 /// <summary>
 /// Sends protocol messages of any size between nodes without one oversized remoting frame.
 /// Actors use <see cref="Tell"/> (and <see cref="Ask{T}"/>) instead of <c>IActorRef.Tell</c> for
-/// every message to a peer that may receive large ones (weights, gradients, shards, job data):
+/// every message to a peer that may receive large ones (weights, gradients, blocks, job data):
 /// <list type="bullet">
 /// <item>the target is in this process, or this system has no remoting: a plain Tell, nothing serialized;</item>
-/// <item>otherwise the message is serialized here (ProtocolSerializer) and handed to this node's
+/// <item>otherwise the message is serialized here (ProtocolSerializer, once for all targets) and,
+/// with the default carrier (<see cref="TransferCarrier.Socket"/>), written to the destination
+/// node over this node's <see cref="DataPlane"/>: one TCP connection per destination node, apart
+/// from Akka's, so no cluster heartbeat waits behind a tensor;</item>
+/// <item>with <see cref="TransferCarrier.Akka"/> (the earlier transport) it goes to this node's
 /// transfer actor (<see cref="ActorPath"/>), which keeps one queue per destination node: a small
 /// message with nothing queued ahead goes as a plain remote Tell; a large one is cut into
 /// <see cref="TransferChunk"/>s of <see cref="TransferSettings.ChunkSize"/> bytes sent to the
 /// destination's transfer actor with at most <see cref="TransferSettings.Window"/> chunks
-/// unacknowledged, so cluster heartbeats on the same connection never wait behind more than a
-/// window of data. The receiver reassembles the bytes, deserializes, and delivers the message to
+/// unacknowledged. The receiver reassembles the bytes, deserializes, and delivers the message to
 /// the target with the original sender.</item>
 /// </list>
 /// Order: messages sent through <see cref="Tell"/> from one node to one destination node arrive
-/// in the order they were sent, large and small alike (a small message queued behind a transfer
-/// waits until the transfer is delivered). A message sent with a plain Tell after one sent
-/// through <see cref="Tell"/> may overtake it; a plain Tell before one sent through
-/// <see cref="Tell"/> cannot be overtaken.
-/// Delivery is at most once, as Akka's: when the destination stops acknowledging for
-/// <see cref="TransferSettings.Timeout"/>, the transfer and everything queued to that node is
-/// dropped with a warning.
+/// in the order they were sent, large and small alike. A message sent with a plain Tell may
+/// overtake one sent through <see cref="Tell"/> and the other way round.
+/// Delivery is at most once, as Akka's: a destination that fails or stops taking data for
+/// <see cref="TransferSettings.Timeout"/> loses the message in flight and everything queued to it,
+/// with a warning (and, on the data plane, a <see cref="TransferFailed"/> event).
 /// </summary>
 public sealed class Transfer : IExtension
 {
@@ -37,6 +38,7 @@ public sealed class Transfer : IExtension
 
     private readonly ExtendedActorSystem _system;
     private readonly IActorRef? _actor;
+    private readonly DataPlane? _dataPlane;
 
     internal Transfer(ExtendedActorSystem system)
     {
@@ -45,8 +47,32 @@ public sealed class Transfer : IExtension
         // A coordinator keeps one send buffer plus one reassembly buffer per worker sending at once.
         Buffers = new TransferBuffers(smallestPooled: Settings.ChunkSize, maxRetained: 4);
         TensorArrays = new ReceivedTensorArrays(smallestPooled: Settings.ChunkSize / sizeof(float), maxRetained: 4);
-        if (system.Provider is IRemoteActorRefProvider)
-            _actor = system.SystemActorOf(TransferActor.Props(Settings, Buffers, TensorArrays), ActorName);
+        if (system.Provider is not IRemoteActorRefProvider) return;
+        if (Settings.Carrier == TransferCarrier.Socket)
+        {
+            _dataPlane = new DataPlane(system, Settings.DataPlane, Buffers, TensorArrays, ResolveDataPort);
+            system.RegisterOnTermination(_dataPlane.Dispose);
+        }
+        _actor = system.SystemActorOf(TransferActor.Props(Settings, Buffers, TensorArrays, _dataPlane?.Port), ActorName);
+    }
+
+    /// <summary>The port of this node's data plane; null when messages travel in chunks over Akka (or there is no remoting).</summary>
+    public int? DataPort => _dataPlane?.Port;
+
+    /// <summary>Asks the transfer actor of the node at <paramref name="node"/> for its data-plane port, over the control plane.</summary>
+    private async Task<int> ResolveDataPort(Address node, CancellationToken cancel)
+    {
+        var peer = _system.Provider.ResolveActorRef(ActorPath(node));
+        try
+        {
+            var reply = await peer.Ask<DataPlaneAddress>(DataPlaneQuery.Instance, Settings.DataPlane.Timeout, cancel);
+            if (reply.Port is <= 0 or > 65535) throw new IOException($"{node} announced data-plane port {reply.Port}");
+            return reply.Port;
+        }
+        catch (AskTimeoutException)
+        {
+            throw new IOException($"{node} did not say where its data plane listens within {Settings.DataPlane.Timeout.TotalSeconds:0} s (is it an RnnCluster node that sends in chunks, rnncluster.transfer.carrier = akka?)");
+        }
     }
 
     /// <summary>The system's transfer extension; on a system with remoting this starts its transfer actor.</summary>
@@ -101,7 +127,13 @@ public sealed class Transfer : IExtension
             else remote.Add(target);
         }
         if (remote.Count == 0) return;
-        foreach (var outgoing in Prepare(remote, message, sender)) _actor!.Tell(outgoing, ActorRefs.NoSender);
+        foreach (var outgoing in Prepare(remote, message, sender)) Send(outgoing);
+    }
+
+    private void Send(Outgoing outgoing)
+    {
+        if (_dataPlane is not null) _dataPlane.Send(outgoing);
+        else _actor!.Tell(outgoing, ActorRefs.NoSender);
     }
 
     /// <summary>
@@ -116,7 +148,11 @@ public sealed class Transfer : IExtension
         return _actor.Ask<T>(replyTo =>
         {
             var message = messageFactory(replyTo);
-            return message is IProtocolMessage ? Prepare([target], message, replyTo)[0] : new PlainSend(target, message, replyTo);
+            if (message is not IProtocolMessage) return new PlainSend(target, message, replyTo);
+            var outgoing = Prepare([target], message, replyTo)[0];
+            if (_dataPlane is null) return outgoing;
+            _dataPlane.Send(outgoing);
+            return TransferActor.Sent.Instance;
         }, timeout, cancel);
     }
 
@@ -162,11 +198,24 @@ internal sealed class TransferExtensionId : ExtensionIdProvider<Transfer>
     public override Transfer CreateExtension(ExtendedActorSystem system) => new(system);
 }
 
+/// <summary>What carries protocol messages between nodes (<c>rnncluster.transfer.carrier</c>).</summary>
+public enum TransferCarrier
+{
+    /// <summary>The data plane: a TCP connection per pair of nodes, apart from Akka's (the default).</summary>
+    Socket,
+
+    /// <summary>Chunks through Akka's own connection, a window of them unacknowledged (the earlier transport, kept for comparison).</summary>
+    Akka,
+}
+
 /// <summary>
-/// <c>rnncluster.transfer</c>: <c>chunk-size</c> (bytes per chunk, default 64 KiB; must leave
-/// room under <c>akka.remote.dot-netty.tcp.maximum-frame-size</c>), <c>window</c> (unacknowledged
-/// chunks per destination, default 16), <c>timeout</c> (no acknowledgement for this long drops the
-/// transfer, default 30 s).
+/// <c>rnncluster.transfer</c>: <c>carrier</c> (<c>socket</c>, the default: the data plane; or
+/// <c>akka</c>: chunks over Akka's connection), and for the <c>akka</c> carrier <c>chunk-size</c>
+/// (bytes per chunk, default 64 KiB; must leave room under
+/// <c>akka.remote.dot-netty.tcp.maximum-frame-size</c>), <c>window</c> (unacknowledged chunks per
+/// destination, default 16), <c>timeout</c> (no acknowledgement, or for the data plane no progress,
+/// for this long drops the transfer, default 30 s). <c>rnncluster.data-plane</c>: see
+/// <see cref="DataPlaneSettings"/>.
 /// </summary>
 public sealed record TransferSettings(int ChunkSize, int Window, TimeSpan Timeout)
 {
@@ -175,6 +224,13 @@ public sealed record TransferSettings(int ChunkSize, int Window, TimeSpan Timeou
 
     /// <summary>Bytes a chunk's header and framing may add to its data.</summary>
     public const int ChunkOverhead = 8 * 1024;
+
+    /// <summary>Environment variable for <c>rnncluster.data-plane.port</c>.</summary>
+    public const string DataPortVariable = "RNNCLUSTER_DATA_PORT";
+
+    public TransferCarrier Carrier { get; init; } = TransferCarrier.Socket;
+
+    internal DataPlaneSettings DataPlane { get; init; } = null!;
 
     public static TransferSettings From(Config config)
     {
@@ -192,7 +248,32 @@ public sealed record TransferSettings(int ChunkSize, int Window, TimeSpan Timeou
                 throw new ConfigurationException(
                     $"rnncluster.transfer.chunk-size ({chunk} bytes) does not fit in akka.remote.dot-netty.tcp.maximum-frame-size ({frame} bytes) with {ChunkOverhead} bytes to spare");
         }
-        return new TransferSettings(chunk, window, timeout);
+        var carrierName = config.GetString("rnncluster.transfer.carrier", "socket");
+        var carrier = carrierName switch
+        {
+            "socket" => TransferCarrier.Socket,
+            "akka" => TransferCarrier.Akka,
+            _ => throw new ConfigurationException($"rnncluster.transfer.carrier must be socket or akka, got '{carrierName}'"),
+        };
+        return new TransferSettings(chunk, window, timeout) { Carrier = carrier, DataPlane = DataPlaneFrom(config, timeout, chunk) };
+    }
+
+    private static DataPlaneSettings DataPlaneFrom(Config config, TimeSpan timeout, int chunk)
+    {
+        var host = config.GetString("rnncluster.data-plane.hostname", null) is { Length: > 0 } h ? h
+            : config.GetString("akka.remote.dot-netty.tcp.hostname", null) is { Length: > 0 } akka ? akka : "127.0.0.1";
+        // The configuration (a --data-port option ends up there) wins over the environment.
+        int port = 0;
+        if (config.HasPath("rnncluster.data-plane.port")) port = config.GetInt("rnncluster.data-plane.port");
+        else if (Environment.GetEnvironmentVariable(DataPortVariable) is { Length: > 0 } fromEnvironment && !int.TryParse(fromEnvironment, out port))
+            throw new ConfigurationException($"{DataPortVariable} must be a port number, got '{fromEnvironment}'");
+        if (port is < 0 or > 65535) throw new ConfigurationException($"rnncluster.data-plane.port must be 0..65535, got {port}");
+        long maxMessage = config.GetByteSize("rnncluster.data-plane.max-message-size") ?? Array.MaxLength;
+        long maxQueued = config.GetByteSize("rnncluster.data-plane.max-queued-bytes") ?? 4L << 30;
+        int socketBuffer = (int)(config.GetByteSize("rnncluster.data-plane.socket-buffer-size") ?? 0);
+        if (maxMessage < 1 || maxMessage > Array.MaxLength)
+            throw new ConfigurationException($"rnncluster.data-plane.max-message-size must be 1..{Array.MaxLength} bytes, got {maxMessage}");
+        return new DataPlaneSettings(host, port, timeout, maxMessage, maxQueued, socketBuffer, chunk);
     }
 }
 
@@ -207,3 +288,10 @@ public sealed record TransferEvent(bool Outgoing, string Manifest, long Bytes, i
 {
     public TimeSpan Elapsed => EndedUtc - StartedUtc;
 }
+
+/// <summary>
+/// Published on the sending node's event stream when the data plane gives up on a message (the
+/// peer died, refused the connection or stopped reading): <paramref name="DroppedQueued"/> more
+/// messages queued to that node were dropped with it.
+/// </summary>
+public sealed record TransferFailed(string Manifest, long Bytes, Address Peer, string Reason, int DroppedQueued) : INoSerializationVerificationNeeded;

@@ -67,7 +67,13 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public TransferActor(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays)
+    /// <summary>What an Ask through the transfer sends this actor once the data plane has the message itself.</summary>
+    internal sealed record Sent : INoSerializationVerificationNeeded
+    {
+        public static readonly Sent Instance = new();
+    }
+
+    public TransferActor(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays, int? dataPort)
     {
         _tensorArrays = tensorArrays;
         _settings = settings;
@@ -78,10 +84,17 @@ internal sealed class TransferActor : ReceiveActor, IWithTimers
         Receive<TransferAck>(OnAck);
         Receive<TransferChunk>(OnChunk);
         Receive<Tick>(_ => CheckTimeouts());
+        Receive<Sent>(_ => { });
+        // The control plane tells peers where this node's data plane listens.
+        Receive<DataPlaneQuery>(_ =>
+        {
+            if (dataPort is { } port) Sender.Tell(new DataPlaneAddress(port));
+            else _log.Warning("{0} asked for this node's data plane, but it sends in chunks over Akka (rnncluster.transfer.carrier = akka)", Sender.Path.Address);
+        });
     }
 
-    public static Props Props(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays) =>
-        Akka.Actor.Props.Create(() => new TransferActor(settings, buffers, tensorArrays)).WithDispatcher(Hosting.AkkaConfig.TransferDispatcher);
+    public static Props Props(TransferSettings settings, TransferBuffers buffers, ReceivedTensorArrays tensorArrays, int? dataPort) =>
+        Akka.Actor.Props.Create(() => new TransferActor(settings, buffers, tensorArrays, dataPort)).WithDispatcher(Hosting.AkkaConfig.TransferDispatcher);
 
     protected override void PreStart() =>
         Timers.StartPeriodicTimer("timeouts", Tick.Instance, TimeSpan.FromSeconds(1));

@@ -25,3 +25,14 @@ public sealed record TransferChunk(long TransferId, int Index, int Count, int To
 
 /// <summary>The receiver holds chunks 0..<paramref name="Index"/> of a transfer (the last one: it delivered the message).</summary>
 public sealed record TransferAck(long TransferId, int Index) : IProtocolMessage;
+
+// The transfer actor <-> transfer actor conversation on the control plane about the data plane.
+
+/// <summary>Which port does your data plane listen on? Reply: <see cref="DataPlaneAddress"/>.</summary>
+public sealed record DataPlaneQuery : IProtocolMessage
+{
+    public static readonly DataPlaneQuery Instance = new();
+}
+
+/// <summary>The node's data plane listens on <paramref name="Port"/> at the host of its Akka address.</summary>
+public sealed record DataPlaneAddress(int Port) : IProtocolMessage;

@@ -5,6 +5,7 @@ using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Numerics;
 using RnnCluster.Protocol;
+using RnnCluster.Worker;
 using Xunit;
 
 namespace RnnCluster.Tests.Actors;
@@ -97,7 +98,7 @@ internal static class ActorTestSupport
     public static float StateValue(long step, int row, int slot, int unit) => 1 + step * 1000 + row * 10 + slot + unit / 10f;
 
     /// <summary>Final states a fake worker returns for a shard's rows (see <see cref="StateValue"/>).</summary>
-    public static Tensor[] FinalStates(ComputeShard shard, IReadOnlyList<int> slots)
+    public static Tensor[] FinalStates(Shard shard, IReadOnlyList<int> slots)
     {
         int rows = shard.X.Shape[0];
         return [.. slots.Select((units, k) =>
@@ -122,11 +123,7 @@ internal static class ActorTestSupport
     /// <summary>The flat parameter vector of weights given by name (the network's layout).</summary>
     public static float[] Flat(Network network, IReadOnlyList<NamedTensor> weights)
     {
-        var flat = new float[network.ParameterCount];
-        var byName = weights.ToDictionary(w => w.Name, w => w.Value);
-        Assert.Equal(network.Weights.Count, byName.Count);
-        foreach (var w in network.Weights) byName[w.Name].Data.CopyTo(flat, w.Offset);
-        return flat;
+        return NamedWeights.ToFlat(network, weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value)));
     }
 
     public static void AssertTensor(Tensor expected, Tensor actual, string what)
@@ -170,16 +167,34 @@ internal static class ActorTestSupport
         [.. weights.Select(w => new KeyValuePair<string, Tensor>(w.Name, w.Value))];
 }
 
-/// <summary>A TestProbe standing in for a worker: expects the job's messages and answers with hand-made results.</summary>
+/// <summary>
+/// A block as the tests look at it: the <see cref="ComputeBlock"/> and the inputs its rows name in
+/// the job's data set (which the fake node got the way a real one does: <see cref="NeedJobData"/>).
+/// </summary>
+internal sealed record Shard(ComputeBlock Block, Tensor X, Tensor Y)
+{
+    public string JobId => Block.JobId;
+    public long Step => Block.Step;
+    public long ShardId => Block.ShardId;
+    public int RowStart => Block.RowStart;
+    public long WeightsVersion => Block.WeightsVersion;
+    public IReadOnlyList<Tensor> InitialStates => Block.InitialStates;
+}
+
+/// <summary>A TestProbe standing in for a node with one worker: expects the job's messages and answers with hand-made results.</summary>
 internal sealed class FakeWorker(TestProbe probe, string name)
 {
     public TestProbe Probe { get; } = probe;
     public string Name { get; } = name;
     public IActorRef Ref => Probe.Ref;
 
-    /// <summary>The job actor that sent the last shard or replica this worker received.</summary>
+    /// <summary>The job actor that sent the last block or replica this worker received.</summary>
     public IActorRef Job { get; private set; } = ActorRefs.Nobody;
 
+    /// <summary>The job's data set, as the job sent it on request.</summary>
+    public JobData? Data { get; private set; }
+
+    /// <summary>The replica and the weights; then asks for the job's data, as a node that does not hold it does, and checks what comes.</summary>
     public (LoadReplica Load, ReplicaWeights Weights) ExpectReplica(string? jobId = null)
     {
         var load = Probe.ExpectMsg<LoadReplica>(ActorTestSupport.Wait);
@@ -190,30 +205,68 @@ internal sealed class FakeWorker(TestProbe probe, string name)
             Assert.Equal(jobId, load.JobId);
             Assert.Equal(jobId, weights.JobId);
         }
+        _dataHash = load.DataHash;
+        Job.Tell(new NeedJobData(load.JobId, load.DataHash), Ref);
         return (load, weights);
+    }
+
+    private string? _dataHash;
+
+    /// <summary>The next message, of type <typeparamref name="T"/>; the job's data (which may come any time after the replica) is taken on the way.</summary>
+    private T Expect<T>()
+    {
+        var m = Probe.ReceiveOne(ActorTestSupport.Wait);
+        if (m is JobData data)
+        {
+            TakeData(data);
+            m = Probe.ReceiveOne(ActorTestSupport.Wait);
+        }
+        // The first block can overtake the data: the job sends the data when asked, after the block was on its way.
+        if (m is ComputeBlock && Data is null && _dataHash is not null) TakeData(Probe.ExpectMsg<JobData>(ActorTestSupport.Wait));
+        return m is T t ? t : throw new Xunit.Sdk.XunitException($"{Name}: expected a {typeof(T).Name}, got {m?.GetType().Name ?? "nothing"}: {m}");
+    }
+
+    private void TakeData(JobData data)
+    {
+        Assert.Equal(_dataHash, data.DataHash);
+        Assert.Equal(data.DataHash, DatasetHash.Of(data.X, data.Y, data.InitialStates));
+        Data = data;
     }
 
     public ReplicaWeights ExpectWeights(long version)
     {
-        var w = Probe.ExpectMsg<ReplicaWeights>(ActorTestSupport.Wait);
+        var w = Expect<ReplicaWeights>();
         Assert.Equal(version, w.Version);
         return w;
     }
 
-    public ComputeShard ExpectShard(long step)
+    public Shard ExpectShard(long step)
     {
-        var s = Probe.ExpectMsg<ComputeShard>(ActorTestSupport.Wait);
+        var b = Expect<ComputeBlock>();
         Job = Probe.LastSender;
-        Assert.Equal(step, s.Step);
-        return s;
+        Assert.Equal(step, b.Step);
+        Assert.True(Data is not null, $"{Name} got a block before the job's data");
+        Assert.Equal([b.Rows.Count], b.ShardSizes);
+        int[] rows = [.. b.Rows];
+        return new Shard(b, ActorTestSupport.Gather(Data!.X, rows), ActorTestSupport.Gather(Data.Y, rows));
     }
 
-    /// <summary>Answers a shard; the row count is the shard's unless given.</summary>
-    public void Reply(IActorRef job, ComputeShard shard, float[] gradient, double lossSum = 1, IReadOnlyList<Tensor>? finals = null, int? rows = null, string? jobId = null, long? step = null, long? shardId = null) =>
+    /// <summary>Answers a block; the row count is the block's unless given.</summary>
+    public void Reply(IActorRef job, Shard shard, float[] gradient, double lossSum = 1, IReadOnlyList<Tensor>? finals = null, int? rows = null, string? jobId = null, long? step = null, long? shardId = null) =>
         job.Tell(new ShardResult(jobId ?? shard.JobId, step ?? shard.Step, shardId ?? shard.ShardId, rows ?? shard.X.Shape[0], lossSum,
             new Tensor(gradient, gradient.Length), finals ?? []), Ref);
 
-    public void ExpectNoShard() => Probe.ExpectNoMsg(ActorTestSupport.Quiet);
+    /// <summary>Nothing but (perhaps) the job's data arrives for a while.</summary>
+    public void ExpectNoShard()
+    {
+        var m = Probe.ReceiveOne(ActorTestSupport.Quiet);
+        if (m is JobData data)
+        {
+            TakeData(data);
+            m = Probe.ReceiveOne(ActorTestSupport.Quiet);
+        }
+        if (m is not null) throw new Xunit.Sdk.XunitException($"{Name}: expected no message, got {m}");
+    }
 
     /// <summary>An ended job releases its replica on this worker.</summary>
     public void ExpectDropReplica(string jobId) => Assert.Equal(jobId, Probe.ExpectMsg<DropReplica>(ActorTestSupport.Wait).JobId);

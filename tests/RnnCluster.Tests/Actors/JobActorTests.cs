@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using RnnCluster.Coordinator.Actors;
@@ -22,13 +23,15 @@ public sealed class JobActorTests : TestKit
     private const int Timesteps = 3;
     private const int Features = 2;
 
-    public JobActorTests(ITestOutputHelper output) : base(AkkaConfig.ForTests(), nameof(JobActorTests), output) { }
+    // A hub (every fake node a child of the job): the tree is tested in JobTreeTests.
+    public JobActorTests(ITestOutputHelper output)
+        : base(ConfigurationFactory.ParseString("rnncluster.tree.fan-out = 16").WithFallback(AkkaConfig.ForTests()), nameof(JobActorTests), output) { }
 
     private FakeWorker[] Workers(int count, string prefix = "w") =>
         [.. Enumerable.Range(1, count).Select(i => new FakeWorker(CreateTestProbe($"{prefix}{i}"), $"{prefix}{i}"))];
 
     private IActorRef StartJob(string id, JobSpec job, Dataset data, IEnumerable<FakeWorker> workers, IActorRef? subscriber = null) =>
-        Sys.ActorOf(JobActor.Props(id, job, data, [.. workers.Select(w => w.Ref)], subscriber), $"job-{id}");
+        Sys.ActorOf(JobActor.Props(id, job, data, [.. workers.Select(w => new WorkerNodeRef(w.Ref, 1))], subscriber), $"job-{id}");
 
     private static float[] Zeros(int n) => new float[n];
 
@@ -42,7 +45,7 @@ public sealed class JobActorTests : TestKit
     }
 
     /// <summary>Every shard of a step, one per worker in worker order, checked to cover [0, B) contiguously.</summary>
-    private static ComputeShard[] ExpectStep(FakeWorker[] workers, long step, int batch)
+    private static Shard[] ExpectStep(FakeWorker[] workers, long step, int batch)
     {
         var shards = workers.Take(Math.Min(batch, workers.Length)).Select(w => w.ExpectShard(step)).ToArray();
         int next = 0;
@@ -301,7 +304,7 @@ public sealed class JobActorTests : TestKit
 
     private static void Register(IActorRef coordinator, FakeWorker w, int expectedLive)
     {
-        coordinator.Tell(new RegisterWorker(w.Name), w.Ref);
+        coordinator.Tell(new RegisterWorker(w.Name, 1), w.Ref);
         Assert.Equal(expectedLive, w.Probe.ExpectMsg<WorkerRegistered>(Wait).LiveWorkers);
     }
 
@@ -313,7 +316,7 @@ public sealed class JobActorTests : TestKit
     }
 
     /// <summary>The rows' states as one (batch, units) tensor per slot, from shards' final states.</summary>
-    private static Tensor[] Table(IReadOnlyList<(ComputeShard Shard, Tensor[] Finals)> parts, int batch, IReadOnlyList<int> slots) =>
+    private static Tensor[] Table(IReadOnlyList<(Shard Shard, Tensor[] Finals)> parts, int batch, IReadOnlyList<int> slots) =>
     [
         .. slots.Select((units, k) =>
         {
@@ -323,7 +326,7 @@ public sealed class JobActorTests : TestKit
         }),
     ];
 
-    private static void AssertCarries(ComputeShard[] shards, Tensor[] table, string what)
+    private static void AssertCarries(Shard[] shards, Tensor[] table, string what)
     {
         foreach (var s in shards)
         {
@@ -370,6 +373,8 @@ public sealed class JobActorTests : TestKit
         // workers from the same states, and the old dispatch's results no longer count.
         workers[0].Reply(LastJob(workers[0]), step1[0], Zeros(p), finals: FinalStates(step1[0], StatefulSlots));
         ((IInternalActorRef)workers[2].Ref).Stop();
+        // The left node might have been passing the weights on in a tree: the others get them again, straight from the job.
+        foreach (var w in workers[..2]) w.ExpectWeights(1);
         var again = ExpectStep(workers[..2], 1, 6);
         Assert.Equal(new[] { 0, 3 }, again.Select(s => s.RowStart));
         Assert.DoesNotContain(again, s => step1.Any(old => old.ShardId == s.ShardId));
@@ -406,7 +411,7 @@ public sealed class JobActorTests : TestKit
     // ---------------------------------------------------------------------------------------
 
     /// <summary>Runs a 2-worker stateful job through step 0 and into step 1; returns the actor, workers, step 1's shards and the table after step 0.</summary>
-    private (IActorRef Actor, FakeWorker[] Workers, ComputeShard[] Step1, int Parameters) StatefulToStep1(string id, JobSpec job)
+    private (IActorRef Actor, FakeWorker[] Workers, Shard[] Step1, int Parameters) StatefulToStep1(string id, JobSpec job)
     {
         var workers = Workers(2, id);
         var actor = StartJob(id, job, IndexedData(12, Timesteps, Features, 1, []), workers);
@@ -419,7 +424,7 @@ public sealed class JobActorTests : TestKit
     }
 
     /// <summary>Finishes step 1 with its final states; returns step 2's shards and the table of step 1's final states.</summary>
-    private static (ComputeShard[] Step2, Tensor[] Table1) FinishStep1(IActorRef actor, FakeWorker[] workers, ComputeShard[] step1, int p, long nextStep = 2)
+    private static (Shard[] Step2, Tensor[] Table1) FinishStep1(IActorRef actor, FakeWorker[] workers, Shard[] step1, int p, long nextStep = 2)
     {
         var finals = step1.Select(s => (s, FinalStates(s, StatefulSlots))).ToList();
         for (int i = 0; i < 2; i++) workers[i].Reply(actor, step1[i], Zeros(p), finals: finals[i].Item2);
@@ -616,13 +621,13 @@ public sealed class JobActorTests : TestKit
         for (int i = 0; i < 3; i++) workers[i].Reply(LastJob(workers[i]), step0[i], Zeros(p));
         foreach (var w in workers) w.ExpectWeights(1);
 
-        // Evaluation over three workers: validation rows [8, 11), [11, 14), [14, 16).
-        var first = workers.Select(w => w.Probe.ExpectMsg<PredictOnReplica>(Wait)).ToArray();
-        Assert.Equal(new[] { 3, 3, 2 }, first.Select(r => r.X.Shape[0]));
-        PredictResult Answer(PredictOnReplica r, bool right)
+        // Evaluation over three workers: validation rows [8, 11), [11, 14), [14, 16), named by row range (the nodes hold the data).
+        var first = workers.Select(w => w.Probe.ExpectMsg<PredictRows>(Wait)).ToArray();
+        Assert.Equal(new[] { 8, 11, 14 }, first.Select(r => r.RowStart));
+        Assert.Equal(new[] { 3, 3, 2 }, first.Select(r => r.Count));
+        PredictResult Answer(PredictRows r, bool right)
         {
-            int start = 8 + (int)Math.Round(r.X.Data[0]) - 8; // x[i, 0, 0] = i names the first row
-            var output = Rows.Slice(data.Y, start, r.X.Shape[0]).Clone();
+            var output = Rows.Slice(data.Y, r.RowStart, r.Count).Clone();
             if (!right) Array.Fill(output.Data, -50f);
             return new PredictResult(id, output, []);
         }
@@ -630,8 +635,8 @@ public sealed class JobActorTests : TestKit
 
         // Worker 3 leaves: the evaluation starts again over two workers, [8, 12) and [12, 16).
         ((IInternalActorRef)workers[2].Ref).Stop();
-        var second = workers[..2].Select(w => w.Probe.ExpectMsg<PredictOnReplica>(Wait)).ToArray();
-        Assert.Equal(new[] { 4, 4 }, second.Select(r => r.X.Shape[0]));
+        var second = workers[..2].Select(w => w.Probe.ExpectMsg<PredictRows>(Wait)).ToArray();
+        Assert.Equal(new[] { 4, 4 }, second.Select(r => r.Count));
         // Worker 2 answers the first round's request late, then both answer the second round.
         first[1].ReplyTo.Tell(Answer(first[1], right: false), workers[1].Ref);
         for (int i = 0; i < 2; i++) second[i].ReplyTo.Tell(Answer(second[i], right: true), workers[i].Ref);

@@ -63,7 +63,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
     }
 
     /// <summary>Trains a job in a fresh local mode with <paramref name="workers"/> workers; returns the final weights.</summary>
-    private static async Task<IReadOnlyList<KeyValuePair<string, Tensor>>> TrainLocal(JobSpec job, Dataset data, int workers, string name, bool serializeMessages = true)
+    internal static async Task<IReadOnlyList<KeyValuePair<string, Tensor>>> TrainLocal(JobSpec job, Dataset data, int workers, string name, bool serializeMessages = true)
     {
         await using var local = await StartLocal(workers, name, serializeMessages);
         using var handle = await local.Client.StartWatchedJobAsync(job with { MinWorkers = workers }, data);
@@ -78,7 +78,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
     }
 
     /// <summary>The same job with <see cref="Sequential.Fit"/> in this process.</summary>
-    private static IReadOnlyList<KeyValuePair<string, Tensor>> TrainFit(JobSpec job, Dataset data)
+    internal static IReadOnlyList<KeyValuePair<string, Tensor>> TrainFit(JobSpec job, Dataset data)
     {
         var model = Sequential.FromSpec(job.ModelFor(data.Features), Kernels, job.Seed);
         model.Compile(job.CreateLoss(), job.Optimizer.Create());
@@ -88,7 +88,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         return model.GetWeights();
     }
 
-    private static byte[] NpzBytes(IReadOnlyList<KeyValuePair<string, Tensor>> weights)
+    internal static byte[] NpzBytes(IReadOnlyList<KeyValuePair<string, Tensor>> weights)
     {
         var path = Path.Combine(Path.GetTempPath(), $"rnncluster-test-{Guid.NewGuid():N}.npz");
         try
@@ -102,7 +102,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         }
     }
 
-    private static void AssertSameWeights(IReadOnlyList<KeyValuePair<string, Tensor>> expected, IReadOnlyList<KeyValuePair<string, Tensor>> actual, string what)
+    internal static void AssertSameWeights(IReadOnlyList<KeyValuePair<string, Tensor>> expected, IReadOnlyList<KeyValuePair<string, Tensor>> actual, string what)
     {
         Assert.Equal(expected.Select(p => p.Key), actual.Select(p => p.Key));
         for (int i = 0; i < expected.Count; i++) AssertTensor(expected[i].Value, actual[i].Value, $"{what}: {expected[i].Key}");
@@ -212,17 +212,15 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         var rejected = await Assert.ThrowsAsync<RnnClusterException>(() => local.Client.StartJobAsync(job, bad));
         Assert.Contains("label 7 is not a class index in [0, 3)", rejected.Message);
 
-        // A job actor given the data directly, on the local mode's real workers: shard 1 (rows 4..7)
-        // holds the bad label, so worker-2 throws in ShardMath and the job fails with its message.
-        var workers = new List<IActorRef>();
-        foreach (var name in new[] { "worker-1", "worker-2" })
-            workers.Add(await local.System.ActorSelection($"/user/{name}").ResolveOne(Wait));
+        // A job actor given the data directly, on the local mode's real node: shard 1 (rows 4..7)
+        // holds the bad label, so its second compute actor throws in ShardMath and the job fails with its message.
+        var node = await local.System.ActorSelection("/user/node").ResolveOne(Wait);
         var (sink, events) = EventSinks.Start(local.System);
-        var actor = local.System.ActorOf(JobActor.Props("direct", job, bad, workers, sink), "job-direct");
+        var actor = local.System.ActorOf(JobActor.Props("direct", job, bad, [new WorkerNodeRef(node, 2)], sink), "job-direct");
         var log = await EventSinks.UntilEnd(events, JobTimeout);
         var failed = Assert.IsType<JobFailed>(log[^1]);
         output.WriteLine(failed.Reason);
-        Assert.Contains("worker-2", failed.Reason);
+        Assert.Contains("node/compute-2", failed.Reason);
         Assert.Contains("sparse target 7 at vector 2 is not a class index in [0, 3)", failed.Reason);
         Assert.DoesNotContain(log, e => e is StepCompleted);
         var status = await actor.Ask<JobStatus>(new GetJobStatus("direct"), Wait);
@@ -250,7 +248,7 @@ public sealed class LocalModeTests(ITestOutputHelper output)
         var client = local.Client;
         var job = SmallDefault with { Data = SmallDefault.Data with { Rows = 256 }, Metrics = ["mae"], MinWorkers = 2 };
         var data = DataLoader.Load(job, job.Name);
-        int trainRows = 256 - (int)(256 * job.ValidationSplit), steps = (trainRows + 63) / 64;
+        int trainRows = ValidationSplit.Of(256, job.ValidationSplit).TrainRows, steps = (trainRows + 63) / 64;
 
         using var handle = await client.StartWatchedJobAsync(job, data);
         var events = new List<IJobEvent>();

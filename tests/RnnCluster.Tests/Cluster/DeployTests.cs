@@ -26,7 +26,7 @@ public sealed partial class DeployTests(ITestOutputHelper output)
 
     /// <summary>The variables the programs read, from the programs' own constants.</summary>
     private static readonly HashSet<string> ReadByPrograms =
-        [.. NodeOptions.EnvironmentVariables, MathOptions.KindVariable, MathOptions.ThreadsVariable, MathOptions.CpuDispatchVariable, ClusterContact.ContactVariable];
+        [.. NodeOptions.EnvironmentVariables, Transport.TransferSettings.DataPortVariable, MathOptions.KindVariable, MathOptions.ThreadsVariable, MathOptions.CpuDispatchVariable, ClusterContact.ContactVariable];
 
     [GeneratedRegex(@"\bRNNCLUSTER_[A-Z0-9_]+")]
     private static partial Regex VariableName();

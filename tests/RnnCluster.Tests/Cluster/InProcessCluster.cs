@@ -45,14 +45,15 @@ internal sealed class InProcessCluster : IAsyncDisposable
             .WithFallback(AkkaCluster.FastFailureDetection())
             .WithFallback(AkkaCluster.Node(new NodeOptions { Host = "127.0.0.1", Port = 0, Seeds = seeds }, role, logLevel: "WARNING"));
 
-    public static async Task<InProcessCluster> StartAsync(int workers, Config? overrides = null)
+    /// <summary>A coordinator and <paramref name="workers"/> worker nodes of <paramref name="workersPerNode"/> compute actors each, registered.</summary>
+    public static async Task<InProcessCluster> StartAsync(int workers, Config? overrides = null, int workersPerNode = 1)
     {
         var coordinator = CoordinatorNode.Start(NodeConfig(AkkaCluster.CoordinatorRole, [], overrides));
         var cluster = new InProcessCluster(coordinator, overrides ?? Config.Empty);
         try
         {
-            for (int i = 0; i < workers; i++) cluster.AddWorker();
-            await cluster.WaitForWorkersAsync(workers);
+            for (int i = 0; i < workers; i++) cluster.AddWorker(workersPerNode);
+            await cluster.WaitForWorkersAsync(workers * workersPerNode);
             return cluster;
         }
         catch
@@ -62,9 +63,10 @@ internal sealed class InProcessCluster : IAsyncDisposable
         }
     }
 
-    public WorkerNode AddWorker()
+    /// <summary>Starts a worker node with <paramref name="workers"/> compute actors (one, unless told otherwise: the tests count workers as nodes).</summary>
+    public WorkerNode AddWorker(int workers = 1)
     {
-        var worker = WorkerNode.Start(NodeConfig(AkkaCluster.WorkerRole, [Coordinator.Address], _overrides), new ManagedKernels());
+        var worker = WorkerNode.Start(NodeConfig(AkkaCluster.WorkerRole, [Coordinator.Address], _overrides), new ManagedKernels(), workers: workers);
         _workers.Add(worker);
         return worker;
     }

@@ -35,7 +35,7 @@ public sealed class ProcessCluster : IAsyncDisposable
             var coordinator = cluster.Start("rnncluster", "coordinator", "--host", "127.0.0.1", "--port", cluster.Port.ToString());
             await coordinator.WaitForOutputAsync("coordinator node at", StartTimeout);
             for (int i = 0; i < workers; i++)
-                cluster.Start("rnncluster-worker", "--seed", $"127.0.0.1:{cluster.Port}", "--math", "managed");
+                cluster.Start("rnncluster-worker", "--seed", $"127.0.0.1:{cluster.Port}", "--math", "managed", "--workers", "1");
             await cluster.WaitForWorkersAsync(workers);
             return cluster;
         }

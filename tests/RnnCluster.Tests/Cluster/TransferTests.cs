@@ -10,25 +10,30 @@ namespace RnnCluster.Tests.Cluster;
 
 /// <summary>
 /// <see cref="Transfer"/> between two systems with remoting on loopback and the cluster's modest
-/// frame size: large messages arrive whole, in order with small ones, with their sender; local
-/// targets get a plain Tell.
+/// frame size, over each carrier (the data plane's sockets, and chunks over Akka): large messages
+/// arrive whole, in order with small ones, with their sender; local targets get a plain Tell.
 /// </summary>
-[Collection(ClusterCollection.Name)]
-public sealed class TransferTests : IAsyncLifetime
+public abstract class TransferTests(string carrier) : IAsyncLifetime
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
-    private ActorSystem _a = null!;
-    private ActorSystem _b = null!;
+    protected ActorSystem _a = null!;
+    protected ActorSystem _b = null!;
 
-    public Task InitializeAsync()
+    protected ActorSystem Create(string name)
     {
         // Remoting only (the client configuration): the transfer does not need cluster membership.
         var options = new NodeOptions { Host = "127.0.0.1", Port = 0 };
-        _a = AkkaCluster.Create("transfer-a", AkkaCluster.Client(options, "ERROR"));
-        _b = AkkaCluster.Create("transfer-b", AkkaCluster.Client(options, "ERROR"));
-        Transfer.For(_a);
-        Transfer.For(_b);
+        var config = ConfigurationFactory.ParseString($"rnncluster.transfer.carrier = {carrier}").WithFallback(AkkaCluster.Client(options, "ERROR"));
+        var system = AkkaCluster.Create(name, config);
+        Transfer.For(system);
+        return system;
+    }
+
+    public Task InitializeAsync()
+    {
+        _a = Create("transfer-a");
+        _b = Create("transfer-b");
         return Task.CompletedTask;
     }
 
@@ -68,23 +73,18 @@ public sealed class TransferTests : IAsyncLifetime
             Assert.Equal(Address(_a), received[0].Sender.Path.Address);
             Assert.True(received[3].Sender.IsNobody());
         }
-        await Task.Delay(200);
-        lock (events)
-        {
-            var chunked = events.Where(e => e.Outgoing && e.Chunks > 0).ToList();
-            Assert.Equal(2, chunked.Count);
-            Assert.True(chunked[0].Chunks >= 12_000_000 / TransferSettings.DefaultChunkSize);
-        }
+        // The sender publishes its event once the last byte is out (or acknowledged): poll.
+        var chunked = await Eventually(events, 2, e => e.Outgoing && e.Chunks > 0);
+        Assert.True(chunked[0].Bytes >= 12_000_000);
+        Assert.True(chunked[1].Bytes >= 400_000);
     }
 
     [Fact]
     public async Task A_message_to_several_destinations_is_serialized_once_and_arrives_intact_at_each()
     {
-        var options = new NodeOptions { Host = "127.0.0.1", Port = 0 };
-        var c = AkkaCluster.Create("transfer-c", AkkaCluster.Client(options, "ERROR"));
+        var c = Create("transfer-c");
         try
         {
-            Transfer.For(c);
             var received = new List<(object Message, IActorRef Sender)>();
             var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var collector = Props.Create(() => new Collector(received, 4, all));
@@ -118,8 +118,7 @@ public sealed class TransferTests : IAsyncLifetime
                 Assert.Equal(3, remote.Select(r => r.Parameters.Data).Distinct().Count());
                 Assert.Contains(received, r => ReferenceEquals(r.Message, message));
             }
-            await Task.Delay(200);
-            lock (events) Assert.Equal(3, events.Count(e => e.Outgoing && e.Chunks > 0));
+            await Eventually(events, 3, e => e.Outgoing && e.Chunks > 0);
         }
         finally
         {
@@ -234,20 +233,35 @@ public sealed class TransferTests : IAsyncLifetime
         Assert.Contains("maximum-frame-size", e.Message);
     }
 
-    private static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;
+    /// <summary>Waits (with a deadline) until <paramref name="count"/> recorded events match, asserts that exactly that many do, and returns them.</summary>
+    private static async Task<List<TransferEvent>> Eventually(List<TransferEvent> events, int count, Func<TransferEvent, bool> match)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        List<TransferEvent> matching;
+        while (true)
+        {
+            lock (events) matching = [.. events.Where(match)];
+            if (matching.Count >= count || DateTime.UtcNow > deadline) break;
+            await Task.Delay(10);
+        }
+        Assert.Equal(count, matching.Count);
+        return matching;
+    }
+
+    protected static Address Address(ActorSystem system) => ((ExtendedActorSystem)system).Provider.DefaultAddress;
 
     /// <summary>A remote reference, as seen from system a, to the top-level actor <paramref name="name"/> of <paramref name="node"/>.</summary>
-    private Task<IActorRef> RefFromA(ActorSystem node, string name) =>
+    protected Task<IActorRef> RefFromA(ActorSystem node, string name) =>
         _a.ActorSelection(new RootActorPath(Address(node)) / "user" / name).ResolveOne(Wait);
 
-    private static Tensor Ramp(int n)
+    protected static Tensor Ramp(int n)
     {
         var data = new float[n];
         for (int i = 0; i < n; i++) data[i] = i * 0.5f - 7f;
         return new Tensor(data, n);
     }
 
-    private sealed class Collector : ReceiveActor
+    protected sealed class Collector : ReceiveActor
     {
         public Collector(List<(object, IActorRef)> received, int expected, TaskCompletionSource done) =>
             ReceiveAny(m =>

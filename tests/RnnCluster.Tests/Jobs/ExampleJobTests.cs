@@ -27,7 +27,7 @@ public sealed class ExampleJobTests(ITestOutputHelper output)
         output.WriteLine($"val_loss {string.Join(", ", history.ValidationLoss.Select(l => l.ToString("0.0000")))}");
 
         // Persistence (next week = this week) on the validation rows, in the same scaled units.
-        int val = (int)(data.Rows * job.ValidationSplit), start = data.Rows - val;
+        var (start, val) = ValidationSplit.Of(data.Rows, job.ValidationSplit);
         double persistence = 0;
         for (int r = start; r < data.Rows; r++)
         {
@@ -53,7 +53,7 @@ public sealed class ExampleJobTests(ITestOutputHelper output)
         var model = Sequential.FromSpec(job.ModelFor(data.Features), new MklKernels(), job.Seed);
         model.Compile(job.CreateLoss(), job.Optimizer.Create());
         var history = model.Fit(data.X, data.Y, job.BatchSize, job.Epochs, job.Shuffle, job.ValidationSplit);
-        int val = (int)(data.Rows * job.ValidationSplit), start = data.Rows - val;
+        var (start, val) = ValidationSplit.Of(data.Rows, job.ValidationSplit);
         var predicted = model.Predict(Rows.Slice(data.X, start, val)).Output;
         int correct = 0;
         for (int r = 0; r < val; r++)

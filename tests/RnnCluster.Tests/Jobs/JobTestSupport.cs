@@ -37,7 +37,7 @@ internal static class JobTestSupport
         var model = Sequential.FromSpec(job.ModelFor(data.Features), kernels, job.Seed);
         model.Compile(loss, job.Optimizer.Create());
         int rows = data.Rows;
-        int valRows = (int)(rows * job.ValidationSplit), trainRows = rows - valRows;
+        var (trainRows, valRows) = ValidationSplit.Of(rows, job.ValidationSplit);
         var plan = new BatchPlan(trainRows, job.BatchSize, job.Shuffle ?? !job.IsStateful, job.IsStateful, job.Seed);
         bool fromData = job.States.Policy == StatePolicyKind.FromData;
 

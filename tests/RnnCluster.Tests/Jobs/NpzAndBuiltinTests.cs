@@ -85,7 +85,7 @@ public sealed class NpzDataTests : IDisposable
     {
         var path = WriteNpz(("x", NpyArray.FromFloats(Ramp(6), 2, 3)), ("y", NpyArray.FromFloats(Ramp(2))));
         var e = Assert.Throws<JobException>(() => DataLoader.Load(Spec(path), "job"));
-        Assert.Equal($"{path}: x has shape (2, 3); expected (samples, timesteps, features)", e.Message);
+        Assert.Equal($"{path}: x has shape (2, 3); expected (samples, timesteps, features), or integer token ids (samples, timesteps)", e.Message);
     }
 
     [Fact]

@@ -17,8 +17,8 @@ public sealed class GradientCheckTests(ITestOutputHelper output)
     // Forward: the engine computes in float32 (unit roundoff 6e-8); a few dozen roundings along a
     // short sequence leave relative errors around 1e-6, so 1e-5 relative (with a floor of 0.1 for
     // values that pass near zero, i.e. 1e-6 absolute) is tight and still robust.
-    private const double ForwardRelative = 1e-5;
-    private const double ForwardFloor = 0.1;
+    internal const double ForwardRelative = 1e-5;
+    internal const double ForwardFloor = 0.1;
 
     // Gradients: central differences of the double reference with step 1e-6 are accurate to about
     // 1e-9 (truncation ~h^2, roundoff ~1e-16 / h), so the whole difference is the engine's float32
@@ -29,22 +29,22 @@ public sealed class GradientCheckTests(ITestOutputHelper output)
     // up as an O(1e-2..1) relative error. So: |a - b| <= 5e-4 * max(|b|, 1e-2), i.e. 0.05 %
     // relative with a 5e-6 absolute floor for near-zero gradients (float cancellation there is
     // absolute): a ~250x margin over float noise and still ~100x below any real bug.
-    private const double GradientRelative = 5e-4;
-    private const double GradientFloor = 1e-2;
-    private const double Step = 1e-6;
+    internal const double GradientRelative = 5e-4;
+    internal const double GradientFloor = 1e-2;
+    internal const double Step = 1e-6;
 
     public sealed record Case(LayerSpec[] Layers, string Loss, bool FromLogits = false, int Batch = 3, int Timesteps = 4, int Features = 3, int Seed = 1);
 
-    private static LayerSpec Rnn(int units, bool seq = false, bool back = false, string act = "tanh") =>
+    internal static LayerSpec Rnn(int units, bool seq = false, bool back = false, string act = "tanh") =>
         new() { Kind = LayerKinds.SimpleRnn, Units = units, Activation = act, ReturnSequences = seq, GoBackwards = back };
 
-    private static LayerSpec Lstm(int units, bool seq = false, bool back = false) =>
+    internal static LayerSpec Lstm(int units, bool seq = false, bool back = false) =>
         new() { Kind = LayerKinds.Lstm, Units = units, ReturnSequences = seq, GoBackwards = back };
 
-    private static LayerSpec Gru(int units, bool seq = false, bool back = false) =>
+    internal static LayerSpec Gru(int units, bool seq = false, bool back = false) =>
         new() { Kind = LayerKinds.Gru, Units = units, ReturnSequences = seq, GoBackwards = back };
 
-    private static LayerSpec Dense(int units, string act = "linear") =>
+    internal static LayerSpec Dense(int units, string act = "linear") =>
         new() { Kind = LayerKinds.Dense, Units = units, Activation = act };
 
     public static readonly IReadOnlyDictionary<string, Case> Cases = new Dictionary<string, Case>
@@ -132,7 +132,7 @@ public sealed class GradientCheckTests(ITestOutputHelper output)
     }
 
     /// <summary>Central differences of <paramref name="loss"/> with respect to each element of <paramref name="values"/> (restored afterwards).</summary>
-    private static double[] FiniteDifferences(double[] values, Func<double> loss)
+    internal static double[] FiniteDifferences(double[] values, Func<double> loss)
     {
         var result = new double[values.Length];
         for (int i = 0; i < values.Length; i++)

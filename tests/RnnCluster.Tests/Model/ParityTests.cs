@@ -76,7 +76,7 @@ public sealed class ParityTests
             AssertClose(c.Doubles($"expected.adam2.{name}"), value.Data, $"adam2 {name}", file);
     }
 
-    private static void AssertClose(double[] expected, float[] actual, string what, string file)
+    internal static void AssertClose(double[] expected, float[] actual, string what, string file)
     {
         Assert.True(expected.Length == actual.Length, $"{file} {what}: {actual.Length} values, expected {expected.Length}");
         for (int i = 0; i < expected.Length; i++)

@@ -3,7 +3,11 @@ using RnnCluster.Model;
 namespace RnnCluster.Tests.Model;
 
 /// <summary>Result of a reference forward pass: the prediction (batch-major) and each state slot's final value.</summary>
-public sealed record ReferenceOutput(double[] Output, int[] Shape, IReadOnlyList<double[]> FinalStates);
+public sealed record ReferenceOutput(double[] Output, int[] Shape, IReadOnlyList<double[]> FinalStates)
+{
+    /// <summary>The output's mask, [b][t] (true = kept), when the output is a masked sequence.</summary>
+    public bool[][]? Mask { get; init; }
+}
 
 /// <summary>
 /// An independent, deliberately plain double-precision implementation of the models the engine
@@ -63,10 +67,32 @@ public sealed class ReferenceModel
 
         var finals = new List<double[]>();
         int slot = 0;
+        // Keras masking: mask[b][t] = keep step t of row b; carried from layer to layer.
+        bool[][]? mask = null;
         for (int i = 0; i < Spec.Layers.Count; i++)
         {
             var layer = Spec.Layers[i];
             string name = Spec.LayerName(i);
+            if (layer.Kind == "masking")
+            {
+                double value = layer.MaskValue ?? 0f;
+                mask = [.. seq!.Select(row => row.Select(v => v.Any(e => e != value)).ToArray())];
+                for (int b = 0; b < batch; b++)
+                    for (int t = 0; t < timesteps; t++)
+                        if (!mask[b][t]) seq![b][t] = new double[width];
+                continue;
+            }
+            if (layer.Kind == "embedding")
+            {
+                // Keras Embedding: row id of the table; mask_zero masks token 0.
+                var table = Weights[name + ".embeddings"];
+                int e = layer.OutputDim!.Value;
+                var ids = seq!.Select(row => row.Select(v => (int)v[0]).ToArray()).ToArray();
+                seq = [.. ids.Select(row => row.Select(id => table.AsSpan(id * e, e).ToArray()).ToArray())];
+                if (layer.MaskZero) mask = [.. ids.Select(row => row.Select(id => id != 0).ToArray())];
+                width = e;
+                continue;
+            }
             if (IsRecurrent(layer.Kind))
             {
                 if (seq is null) throw new InvalidOperationException("a recurrent layer needs a sequence");
@@ -84,9 +110,16 @@ public sealed class ReferenceModel
                     var hPrev = h0.AsSpan(b * h, h).ToArray();
                     var cPrev = c0?.AsSpan(b * h, h).ToArray();
                     outputs[b] = new double[timesteps][];
+                    // Keras rnn(): a masked step keeps the states and the previous output, which starts at zeros.
+                    var previousOutput = new double[h];
                     for (int s = 0; s < timesteps; s++)
                     {
                         int t = layer.GoBackwards ? timesteps - 1 - s : s;
+                        if (mask is not null && !mask[b][t])
+                        {
+                            outputs[b][s] = previousOutput;
+                            continue;
+                        }
                         var xt = seq[b][t];
                         switch (layer.Kind)
                         {
@@ -100,7 +133,7 @@ public sealed class ReferenceModel
                                 hPrev = GruStep(xt, hPrev, kernel, recurrent, bias, width, h);
                                 break;
                         }
-                        outputs[b][s] = hPrev;
+                        outputs[b][s] = previousOutput = hPrev;
                     }
                     hPrev.CopyTo(finalH, b * h);
                     cPrev?.CopyTo(finalC, b * h);
@@ -116,6 +149,7 @@ public sealed class ReferenceModel
                 {
                     vec = [.. outputs.Select(o => o[timesteps - 1])];
                     seq = null;
+                    mask = null;
                 }
                 width = h;
             }
@@ -132,8 +166,37 @@ public sealed class ReferenceModel
         }
 
         if (seq is not null)
-            return new ReferenceOutput([.. seq.SelectMany(row => row.SelectMany(v => v))], [batch, timesteps, width], finals);
+            return new ReferenceOutput([.. seq.SelectMany(row => row.SelectMany(v => v))], [batch, timesteps, width], finals) { Mask = mask };
         return new ReferenceOutput([.. vec!.SelectMany(v => v)], [batch, width], finals);
+    }
+
+    /// <summary>
+    /// Keras's loss of a batch (the mean, not a sum): over rows, or, for a masked output
+    /// sequence, over the unmasked (row, step) vectors of the whole batch.
+    /// </summary>
+    public double MeanLoss(string loss, bool fromLogits, double[] x, int batch, int timesteps, double[] y,
+        IReadOnlyList<double[]?>? initialStates = null)
+    {
+        var output = Forward(x, batch, timesteps, initialStates);
+        if (output.Mask is not { } mask) return LossSum(loss, fromLogits, output.Output, output.Shape, y) / batch;
+        int width = output.Shape[^1];
+        bool sparse = loss == "sparse_categorical_crossentropy";
+        int tw = sparse ? 1 : width;
+        double total = 0;
+        int kept = 0;
+        for (int b = 0; b < batch; b++)
+            for (int t = 0; t < timesteps; t++)
+            {
+                if (!mask[b][t]) continue;
+                int v = b * timesteps + t;
+                var p = output.Output.AsSpan(v * width, width).ToArray();
+                var target = new double[width];
+                if (sparse) target[(int)y[v]] = 1;
+                else y.AsSpan(v * tw, tw).CopyTo(target);
+                total += VectorLoss(loss, fromLogits, p, target);
+                kept++;
+            }
+        return kept == 0 ? 0 : total / kept;
     }
 
     /// <summary>Forward pass, then <see cref="LossSum"/>: the sum over rows of each row's loss.</summary>

@@ -203,7 +203,7 @@ public sealed class TwoThreadTests(ITestOutputHelper output) : IDisposable
     {
         var network = new Network(job.ModelFor(features: 1), new ManagedKernels());
         var parameters = Initializers.InitialParameters(network, job.Seed);
-        return [.. network.Weights.Select(w => new NamedTensor(w.Name, new Tensor(parameters.AsSpan(w.Offset, w.Length).ToArray(), (int[])w.Shape.Clone())))];
+        return [.. NamedWeights.FromFlat(network, parameters).Select(w => new NamedTensor(w.Key, w.Value))];
     }
 
     private static List<NamedTensor> Weights(string outDir) =>

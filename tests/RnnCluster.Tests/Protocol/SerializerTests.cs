@@ -20,7 +20,7 @@ namespace RnnCluster.Tests.Protocol;
 /// <see cref="ProtocolSerializer"/>: first that Akka picks it for every protocol message (not the
 /// Newtonsoft JSON fallback), then that every message round-trips exactly, edge values included.
 /// </summary>
-public sealed class SerializerTests : TestKit
+public sealed partial class SerializerTests : TestKit
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
@@ -87,9 +87,9 @@ public sealed class SerializerTests : TestKit
         var manifests = Samples().Select(kv => serializer.Manifest(kv.Value[0])).ToArray();
 
         Assert.Equal(manifests.Length, manifests.Distinct(StringComparer.Ordinal).Count());
-        Assert.All(manifests, m => Assert.Matches("^[A-Za-z]{1,32}$", m));
-        Assert.Equal("StartJob", serializer.Manifest(Samples()[typeof(StartJob)][0]));
-        Assert.Equal("ShardResult", serializer.Manifest(Samples()[typeof(ShardResult)][0]));
+        Assert.All(manifests, m => Assert.Matches("^[A-Za-z]{1,32}@[0-9]+$", m));
+        Assert.Equal("StartJob@1", serializer.Manifest(Samples()[typeof(StartJob)][0]));
+        Assert.Equal("ShardResult@1", serializer.Manifest(Samples()[typeof(ShardResult)][0]));
     }
 
     // ---------- round trips ----------
@@ -132,7 +132,7 @@ public sealed class SerializerTests : TestKit
         var reused = Enumerable.Repeat((byte)0xAB, exact.Length + 100).ToArray();
 
         var buffer = serializer.ToBinary(message, size => { Assert.Equal(exact.Length, size); return reused; }, out int length);
-        var back = Assert.IsType<ShardResult>(serializer.FromBinary(buffer, length, "ShardResult"));
+        var back = Assert.IsType<ShardResult>(serializer.FromBinary(buffer, length, "ShardResult@1"));
 
         Assert.Same(reused, buffer);
         Assert.Equal(exact.Length, length);
@@ -150,8 +150,8 @@ public sealed class SerializerTests : TestKit
         var serializer = Assert.IsType<ProtocolSerializer>(Sys.Serialization.FindSerializerForType(typeof(TransferChunk)));
         var bytes = serializer.ToBinary(new TransferChunk(1, 0, 1, 3, "t", "", "m", new byte[] { 1, 2, 3 }));
 
-        var view = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, "TransferChunk"));
-        var copy = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, bytes.Length, "TransferChunk"));
+        var view = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, "TransferChunk@1"));
+        var copy = Assert.IsType<TransferChunk>(serializer.FromBinary(bytes, bytes.Length, "TransferChunk@1"));
         bytes[^1] = 9; // the last data byte
 
         Assert.Equal(new byte[] { 1, 2, 9 }, view.Data.ToArray());
@@ -238,7 +238,7 @@ public sealed class SerializerTests : TestKit
     public void Truncated_or_padded_bytes_throw()
     {
         var serializer = ProtocolSerializerOf(Sys);
-        var message = new ComputeShard("job-" + Unicode, 1, 2, 3, 4, CubeTensor(), SpecialTensor(), [EmptyTensor()]);
+        var message = new JobData("job-" + Unicode, "sha256:1", CubeTensor(), SpecialTensor(), [EmptyTensor()]);
         var bytes = serializer.ToBinary(message);
         var manifest = serializer.Manifest(message);
 
@@ -258,7 +258,7 @@ public sealed class SerializerTests : TestKit
         // layout: string "j" (2 bytes), long version (8), rank (4), dim (4), data
         BitConverter.TryWriteBytes(bytes.AsSpan(14, 4), int.MaxValue);
 
-        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "ReplicaWeights"));
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary(bytes, "ReplicaWeights@1"));
         Assert.Contains("longer than the message", e.Message);
     }
 
@@ -299,7 +299,8 @@ public sealed class SerializerTests : TestKit
             _output.WriteLine($"{pass}: {n:N0} floats, {bytes.Length / 1e6:F1} MB: write {written.TotalMilliseconds:F1} ms, read {read.TotalMilliseconds:F1} ms");
         }
 
-        Assert.Equal(4L * n + 4 + 8 + 4 + 2 * 4, bytes.Length);
+        // + the tree: two empty lists (nodes, parents), a count each.
+        Assert.Equal(4L * n + 4 + 8 + 4 + 2 * 4 + 2 * 4, bytes.Length);
         Assert.Equal("big", copy.JobId);
         Assert.Equal(7, copy.Version);
         Assert.Equal(new[] { 1000, 10_000 }, copy.Parameters.Shape);
@@ -409,31 +410,39 @@ public sealed class SerializerTests : TestKit
             new RequestFailed(Unicode),
 
             // TrainingProtocol.cs
-            new RegisterWorker("worker-1@127.0.0.1:4053"),
-            new RegisterWorker(Unicode),
+            new RegisterWorker("worker-1@127.0.0.1:4053", 16),
+            new RegisterWorker(Unicode, 0),
             new WorkerRegistered(0),
             new WorkerRegistered(int.MaxValue),
-            new LoadReplica("job-1", modelJson, "sparse_categorical_crossentropy", true),
-            new LoadReplica("job-1", "", "", false),
+            new LoadReplica("job-1", modelJson, "sparse_categorical_crossentropy", true, "sha256:00ff"),
+            new LoadReplica("job-1", "", "", false, ""),
+            new NeedJobData("job-1", Unicode),
+            new JobData("job-1", "sha256:00ff", CubeTensor(), SpecialTensor(), [EmptyTensor(), ScalarTensor()]),
+            new JobData("job-1", "", EmptyTensor(), EmptyTensor(), []),
             new ReplicaWeights("job-1", 42, SpecialTensor()),
-            new ReplicaWeights("job-1", long.MinValue, EmptyVectorTensor()),
+            new ReplicaWeights("job-1", long.MinValue, EmptyVectorTensor(), [TestActor, probe], [-1, 0]),
             new DropReplica("job-1"),
-            new ComputeShard("job-1", long.MaxValue, long.MinValue, 17, 3, CubeTensor(), SpecialTensor(), []),
-            new ComputeShard("job-1", 0, 1, 0, 0, EmptyTensor(), EmptyTensor(), [SpecialTensor(), CubeTensor()]),
+            new ComputeBlock("job-1", long.MaxValue, long.MinValue, 17, 3, [0, 5, int.MaxValue], [SpecialTensor()], [2, 1], TestActor, [7, long.MinValue]),
+            new ComputeBlock("job-1", 0, 1, 0, 0, [], [], [], probe, []),
             new ShardResult("job-1", 1, 2, 64, -0.0, SpecialTensor(), [CubeTensor()]),
             new ShardResult("job-1", -1, -2, 0, double.NaN, EmptyTensor(), []),
             new ShardFailed("job-1", 1, 2, Unicode),
             new PredictOnReplica("job-1", 5, CubeTensor(), [SpecialTensor()], TestActor),
             new PredictOnReplica("job-1", 0, EmptyTensor(), [], probe),
+            new PredictRows("job-1", long.MaxValue, 0, int.MaxValue, true, TestActor),
+            new PredictRows(Unicode, -1, int.MinValue, 0, false, probe),
 
             // Transport/TransferProtocol.cs
             new TransferChunk(long.MaxValue, 0, 3, 200_000, "akka.tcp://rnncluster@127.0.0.1:4053/user/w#17", "", "ShardResult",
                 Enumerable.Range(0, 300).Select(i => (byte)i).ToArray()),
             // A view into the middle of a larger buffer, as the sender cuts chunks from a payload.
             new TransferChunk(7, 1, 3, 900, "t", "s", "ShardResult", Enumerable.Range(0, 900).Select(i => (byte)(i * 7)).ToArray().AsMemory(300, 300)),
-            new TransferChunk(-1, int.MaxValue, int.MaxValue, 0, Unicode, Unicode, "", ReadOnlyMemory<byte>.Empty),
+            new TransferChunk(-1, int.MaxValue - 1, int.MaxValue, 0, Unicode, Unicode, "", ReadOnlyMemory<byte>.Empty),
             new TransferAck(42, 0),
             new TransferAck(long.MinValue, int.MaxValue),
+            DataPlaneQuery.Instance,
+            new DataPlaneAddress(0),
+            new DataPlaneAddress(65535),
         ];
 
         return all.GroupBy(m => m.GetType()).ToDictionary(g => g.Key, g => g.ToArray());

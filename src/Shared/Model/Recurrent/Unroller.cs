@@ -72,6 +72,9 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     private bool _returnSequences;
     private PinnedView _input, _block, _outputGrad, _blockGrad, _inputGrad;
 
+    // The pass's step mask (null: every step of every row is processed); set by Forward and Backward for their pass.
+    private StepMask? _mask;
+
     public IRecurrentCell Cell => cell;
 
     /// <summary>The math this layer runs on (the row splitter sets its threads through it).</summary>
@@ -92,11 +95,13 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// <summary>
     /// Runs all timesteps. <paramref name="input"/> is T*B x F in processing order;
     /// <paramref name="block"/> is [K; R; bias]. The initial states must already be in slot 0 of
-    /// <see cref="UnrollBuffers.Hs"/> (and Cs).
+    /// <see cref="UnrollBuffers.Hs"/> (and Cs). <paramref name="mask"/>, when given, says which
+    /// steps of which rows are processed (Keras's masking rules, see <see cref="StepMask"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Forward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block)
+    public void Forward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block, StepMask? mask = null)
     {
+        _mask = mask;
         int b = buf.Batch, rows = b * buf.Timesteps, g = _gateWidth;
         int split = SplitRow(b);
         // Forward: (B x K) times [K; R; b] (stacked) or R (separate), K the inner dimension.
@@ -139,8 +144,9 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Backward(UnrollBuffers buf, ReadOnlySpan<float> input, ReadOnlySpan<float> block,
-        ReadOnlySpan<float> outputGrad, bool returnSequences, Span<float> blockGrad, Span<float> inputGrad)
+        ReadOnlySpan<float> outputGrad, bool returnSequences, Span<float> blockGrad, Span<float> inputGrad, StepMask? mask = null)
     {
+        _mask = mask;
         int b = buf.Batch, rows = b * buf.Timesteps;
         int split = SplitRow(b);
         // Backward: (B x G) times R^T (G x H).
@@ -253,31 +259,44 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         var cs = buf.Cs.AsSpan();
         var cache = buf.Cache.AsSpan();
         var stacked = buf.Stacked.AsSpan();
-        var rec = _stacked ? default : buf.Recurrent.AsSpan(r0 * g, n * g);
         int stepGates = b * g, stepState = b * h, stepCache = b * cw, stepStacked = b * w;
+        var mask = _mask;
         if (_stacked) CopyIntoStacked(hs.Slice(r0 * h, n * h), stacked.Slice(r0 * w, n * w));
         for (int s = 0; s < t; s++)
         {
-            var hPrev = hs.Slice(s * stepState + r0 * h, n * h);
-            var stepGateRows = gates.Slice(s * stepGates + r0 * g, n * g);
-            var hNext = hs.Slice((s + 1) * stepState + r0 * h, n * h);
-            if (_stacked)
-                _forwardMatrix.Multiply(n, stacked.Slice(s * stepStacked + r0 * w, n * w), w, 0f, stepGateRows, g);
-            else
-                _forwardMatrix.Multiply(n, hPrev, h, 0f, rec, g);
-            cell.Forward(new CellForward
+            // Masked: the step runs over the block of rows [a, a + m) that holds its unmasked rows.
+            int a = r0, m = n;
+            mask?.Narrow(s, r0, r1, out a, out m);
+            var hPrev = hs.Slice(s * stepState + a * h, m * h);
+            var stepGateRows = gates.Slice(s * stepGates + a * g, m * g);
+            var hNext = hs.Slice((s + 1) * stepState + a * h, m * h);
+            var rec = _stacked ? default : buf.Recurrent.AsSpan(a * g, m * g);
+            if (m > 0)
             {
-                Gates = stepGateRows,
-                Recurrent = rec,
-                InputBias = inputBias,
-                RecurrentBias = recurrentBias,
-                HPrev = hPrev,
-                CPrev = cs.IsEmpty ? default : cs.Slice(s * stepState + r0 * h, n * h),
-                H = hNext,
-                C = cs.IsEmpty ? default : cs.Slice((s + 1) * stepState + r0 * h, n * h),
-                Cache = cache.IsEmpty ? default : cache.Slice(s * stepCache + r0 * cw, n * cw),
-            });
-            if (_stacked && s + 1 < t) CopyIntoStacked(hNext, stacked.Slice((s + 1) * stepStacked + r0 * w, n * w));
+                if (_stacked)
+                    _forwardMatrix.Multiply(m, stacked.Slice(s * stepStacked + a * w, m * w), w, 0f, stepGateRows, g);
+                else
+                    _forwardMatrix.Multiply(m, hPrev, h, 0f, rec, g);
+                cell.Forward(new CellForward
+                {
+                    Gates = stepGateRows,
+                    Recurrent = rec,
+                    InputBias = inputBias,
+                    RecurrentBias = recurrentBias,
+                    HPrev = hPrev,
+                    CPrev = cs.IsEmpty ? default : cs.Slice(s * stepState + a * h, m * h),
+                    H = hNext,
+                    C = cs.IsEmpty ? default : cs.Slice((s + 1) * stepState + a * h, m * h),
+                    Cache = cache.IsEmpty ? default : cache.Slice(s * stepCache + a * cw, m * cw),
+                });
+            }
+            if (mask is not null)
+            {
+                mask.HoldState(s, r0, r1, hs.Slice(s * stepState + r0 * h, n * h), hs.Slice((s + 1) * stepState + r0 * h, n * h));
+                if (!cs.IsEmpty) mask.HoldState(s, r0, r1, cs.Slice(s * stepState + r0 * h, n * h), cs.Slice((s + 1) * stepState + r0 * h, n * h));
+            }
+            if (_stacked && s + 1 < t)
+                CopyIntoStacked(hs.Slice((s + 1) * stepState + r0 * h, n * h), stacked.Slice((s + 1) * stepStacked + r0 * w, n * w));
         }
     }
 
@@ -308,6 +327,7 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
         if (returnSequences) dhCarry.Clear();
         else outputGrad.Slice(r0 * h, n * h).CopyTo(dhCarry);
 
+        var mask = _mask;
         for (int s = t - 1; s >= 0; s--)
         {
             ReadOnlySpan<float> dh = dhCarry;
@@ -317,34 +337,55 @@ internal sealed unsafe class Unroller(IRecurrentCell cell, int inputWidth, IMath
                 for (int i = 0; i < dhStep.Length; i++) dhStep[i] = dhCarry[i] + fromOutput[i];
                 dh = dhStep;
             }
-            var dzStep = dz.Slice(s * stepGates + r0 * g, n * g);
-            var dzRecStep = dzRec.Slice(s * stepGates + r0 * g, n * g);
-            cell.Backward(new CellBackward
+            // Masked: the step runs over the block [a, a + m) of its unmasked rows; the others pass dh and dc through.
+            int a = r0, m = n;
+            if (mask is not null)
             {
-                Gates = gates.Slice(s * stepGates + r0 * g, n * g),
-                Cache = cache.IsEmpty ? default : cache.Slice(s * stepCache + r0 * cw, n * cw),
-                HPrev = hs.Slice(s * stepState + r0 * h, n * h),
-                CPrev = cs.IsEmpty ? default : cs.Slice(s * stepState + r0 * h, n * h),
-                H = hs.Slice((s + 1) * stepState + r0 * h, n * h),
-                C = cs.IsEmpty ? default : cs.Slice((s + 1) * stepState + r0 * h, n * h),
-                DH = dh,
-                DC = dcCarry,
-                DInput = dzStep,
-                DRecurrent = dzRecStep,
-                DHPrevDirect = direct,
-            });
-            if (!_stacked)
-            {
-                kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzStep, g, 1f, biasSums[..g], g);
-                if (cell.HasRecurrentBias) kernels.Gemm(false, false, 1, g, n, 1f, ones, n, dzRecStep, g, 1f, biasSums[g..], g);
+                mask.Narrow(s, r0, r1, out a, out m);
+                mask.SaveGradients(s, r0, r1, dh, cs.IsEmpty ? default : dcCarry);
             }
-            float beta = 0f;
-            if (cell.HasDirectStatePath)
+            int at = (a - r0) * h;
+            var dzStep = dz.Slice(s * stepGates + a * g, m * g);
+            var dzRecStep = dzRec.Slice(s * stepGates + a * g, m * g);
+            if (m > 0)
             {
-                direct.CopyTo(dhCarry);
-                beta = 1f;
+                cell.Backward(new CellBackward
+                {
+                    Gates = gates.Slice(s * stepGates + a * g, m * g),
+                    Cache = cache.IsEmpty ? default : cache.Slice(s * stepCache + a * cw, m * cw),
+                    HPrev = hs.Slice(s * stepState + a * h, m * h),
+                    CPrev = cs.IsEmpty ? default : cs.Slice(s * stepState + a * h, m * h),
+                    H = hs.Slice((s + 1) * stepState + a * h, m * h),
+                    C = cs.IsEmpty ? default : cs.Slice((s + 1) * stepState + a * h, m * h),
+                    DH = dh.Slice(at, m * h),
+                    DC = dcCarry.Slice(at, m * h),
+                    DInput = dzStep,
+                    DRecurrent = dzRecStep,
+                    DHPrevDirect = direct.Slice(at, m * h),
+                });
             }
-            _backwardMatrix.Multiply(n, dzRecStep, g, beta, dhCarry, h);
+            if (mask is not null)
+            {
+                // Masked rows add nothing to the weight gradients: their gate gradients are zeros.
+                mask.ClearGateGradients(s, r0, r1, dz.Slice(s * stepGates + r0 * g, n * g), g);
+                if (!_stacked) mask.ClearGateGradients(s, r0, r1, dzRec.Slice(s * stepGates + r0 * g, n * g), g);
+            }
+            if (m > 0)
+            {
+                if (!_stacked)
+                {
+                    kernels.Gemm(false, false, 1, g, m, 1f, ones[..m], m, dzStep, g, 1f, biasSums[..g], g);
+                    if (cell.HasRecurrentBias) kernels.Gemm(false, false, 1, g, m, 1f, ones[..m], m, dzRecStep, g, 1f, biasSums[g..], g);
+                }
+                float beta = 0f;
+                if (cell.HasDirectStatePath)
+                {
+                    direct.Slice(at, m * h).CopyTo(dhCarry.Slice(at, m * h));
+                    beta = 1f;
+                }
+                _backwardMatrix.Multiply(m, dzRecStep, g, beta, dhCarry.Slice(at, m * h), h);
+            }
+            mask?.PassGradients(s, r0, r1, dhCarry, cs.IsEmpty ? default : dcCarry);
         }
     }
 

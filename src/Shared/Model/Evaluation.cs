@@ -1,15 +1,19 @@
-using RnnCluster.Model;
 using RnnCluster.Protocol;
 
-namespace RnnCluster.Coordinator.Actors;
+namespace RnnCluster.Model;
 
-/// <summary>Loss and metrics of predictions against targets (end-of-epoch evaluation on the coordinator).</summary>
+/// <summary>Loss and metrics of predictions against targets: the end-of-epoch evaluation on the coordinator and <c>rnncluster evaluate</c>.</summary>
 public static class Evaluation
 {
     public sealed record Result(double Loss, IReadOnlyList<NamedMetric> Metrics);
 
-    public static Result Compute(ILoss loss, Tensor prediction, Tensor target, IReadOnlyList<string> metrics, string prefix)
+    /// <summary>
+    /// <paramref name="keep"/> (from <see cref="SequenceMask.OutputKeep"/>): for a masked output
+    /// sequence, which (row, step) vectors count; loss and metrics are then means over those.
+    /// </summary>
+    public static Result Compute(ILoss loss, Tensor prediction, Tensor target, IReadOnlyList<string> metrics, string prefix, float[]? keep = null)
     {
+        if (keep is not null) return Compute(loss, Kept(prediction, keep), Kept(target, keep), metrics, prefix);
         int rows = prediction.Shape[0];
         int width = prediction.Shape[^1];
         int vectorsPerRow = prediction.Length / Math.Max(1, rows) / Math.Max(1, width);
@@ -23,6 +27,16 @@ public static class Evaluation
             _ => double.NaN,
         })).ToList();
         return new Result(lossSum / Math.Max(1, rows), named);
+    }
+
+    /// <summary>The kept vectors of a (B, T, W) tensor as a (kept, W) tensor.</summary>
+    private static Tensor Kept(Tensor t, float[] keep)
+    {
+        int width = t.Length / keep.Length, kept = 0;
+        var data = new float[t.Length];
+        for (int q = 0; q < keep.Length; q++)
+            if (keep[q] != 0f) t.Data.AsSpan(q * width, width).CopyTo(data.AsSpan(kept++ * width, width));
+        return new Tensor(data[..(kept * width)], kept, width);
     }
 
     /// <summary>Class accuracy: argmax against a class index or a one-hot row; for one output, p > 0.5.</summary>

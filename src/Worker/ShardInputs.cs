@@ -1,27 +1,27 @@
 using RnnCluster.Model;
 
-namespace RnnCluster.Coordinator.Actors;
+namespace RnnCluster.Worker;
 
 /// <summary>One shard's inputs: x, y and its rows' initial states (none: zeros).</summary>
-internal sealed record ShardInput(Tensor X, Tensor Y, Tensor[] States);
+public sealed record ShardInput(Tensor X, Tensor Y, Tensor[] States);
 
 /// <summary>
-/// Buffers for the inputs of a step's shards, one set per (shard index, row count), filled again
-/// for every step instead of allocated: a new multi-megabyte array per step lands in memory
+/// A node's buffers for the inputs of its shards of a step, one set per (shard index, row count),
+/// gathered from the job's data set for every block instead of allocated: a new multi-megabyte array per step lands in memory
 /// not yet touched, and on the 2-core bench VM every first touch of a 4 KiB page costs about
 /// 12 us (a (256, 50, 64) batch: 10 ms to gather into a new array, 0.2 ms into a reused one).
 /// <para>
-/// Workers in this process get the buffers themselves (a local message is not serialized) and
-/// read them only while they compute the shard (see <see cref="Protocol.ComputeShard"/>). So the
-/// job fills a set again only for its next step, when every shard of the previous one has been
-/// answered; a step dispatched again because a worker left takes new buffers (<see cref="Discard"/>),
-/// since the other workers may still be computing their shards of the first dispatch.
+/// The node's compute actors get the buffers themselves (a local message) and read them only while
+/// they compute the shard. So the node fills a set again only for its next block, when every
+/// shard of the previous one has been answered; a block that replaces one still being computed (a
+/// step dispatched again because a node left) takes new buffers (<see cref="Discard"/>), since
+/// the compute actors may still be reading the first one's.
 /// </para>
 /// </summary>
 /// <param name="x">The job's inputs, (rows, T, D): the shape of the x buffers.</param>
 /// <param name="y">The job's targets: the shape of the y buffers.</param>
 /// <param name="stateUnits">Units of each state slot when shards carry initial states; empty when they start from zeros.</param>
-internal sealed class ShardInputs(Tensor x, Tensor y, IReadOnlyList<int> stateUnits)
+public sealed class ShardInputs(Tensor x, Tensor y, IReadOnlyList<int> stateUnits)
 {
     // Keyed by row count too: the short last batch of an epoch keeps its own buffers instead of
     // replacing the full batches' twice per epoch.
