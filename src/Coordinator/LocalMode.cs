@@ -30,13 +30,15 @@ public sealed class LocalMode : IAsyncDisposable
     public RnnClusterClient Client { get; }
 
     /// <param name="logLevel">Akka's log level: the command line keeps INFO lines off the progress output.</param>
-    public static LocalMode Start(int? workers, IMathKernels kernels, bool serializeMessages = false, string name = "rnncluster", string logLevel = "INFO")
+    /// <param name="checkpoints">Where and how often jobs checkpoint; null: no checkpoints.</param>
+    public static LocalMode Start(int? workers, IMathKernels kernels, bool serializeMessages = false, string name = "rnncluster", string logLevel = "INFO",
+        CoordinatorCheckpoints? checkpoints = null)
     {
         int count = workers ?? Environment.ProcessorCount;
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(workers), count, "--workers must be at least 1");
         var config = ConfigurationFactory.ParseString($"akka.loglevel = {logLevel}").WithFallback(AkkaConfig.Local(serializeMessages));
         var system = ActorSystem.Create(name, config);
-        var coordinator = system.ActorOf(CoordinatorActor.Props(), CoordinatorActor.Name);
+        var coordinator = system.ActorOf(CoordinatorActor.Props(checkpoints), CoordinatorActor.Name);
         system.ActorOf(NodeActor.Props(kernels, count, coordinator), "node");
         return new LocalMode(system, coordinator, count);
     }

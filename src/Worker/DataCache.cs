@@ -40,7 +40,8 @@ public static class DatasetHash
 /// A node's data sets by content hash, kept while a job of the node uses them and, beyond that,
 /// the <see cref="Spare"/> most recently used others: a job started again with the same data, or
 /// the node's jobs after it was unreachable for a while, find the data here instead of asking for
-/// it again. Only the node actor uses it (no locking).
+/// it again. A data set whose last job released its replica (<c>DropReplica</c>) is removed
+/// (<see cref="Remove"/>): ended jobs leave no data behind. Only the node actor uses it (no locking).
 /// </summary>
 public sealed class DataCache(int spare = 2)
 {
@@ -69,6 +70,16 @@ public sealed class DataCache(int spare = 2)
             _byHash.Remove(old);
             _recent.Remove(old);
         }
+    }
+
+    /// <summary>
+    /// Forgets the data set under <paramref name="hash"/> (the last job of the node that used it
+    /// released its replica): an ended job's data does not outlive it on the node.
+    /// </summary>
+    public bool Remove(string hash)
+    {
+        _recent.Remove(hash);
+        return _byHash.Remove(hash);
     }
 
     private void Touch(string hash)

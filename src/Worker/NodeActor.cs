@@ -68,11 +68,7 @@ public sealed class NodeActor : ReceiveActor
         Receive<LoadReplica>(OnLoad);
         Receive<JobData>(OnData);
         Receive<ReplicaWeights>(OnWeights);
-        Receive<DropReplica>(d =>
-        {
-            _jobs.Remove(d.JobId);
-            foreach (var c in _compute) c.Tell(new DropModel(d.JobId));
-        });
+        Receive<DropReplica>(OnDrop);
         Receive<ComputeBlock>(OnBlock);
         Receive<TaskDone>(OnTaskDone);
         Receive<TaskFailed>(OnTaskFailed);
@@ -97,6 +93,19 @@ public sealed class NodeActor : ReceiveActor
         if (_cache.TryGet(load.DataHash, out var data)) job.Data = data;
         else _transfer.Tell(Sender, new NeedJobData(load.JobId, load.DataHash), Self);
         if (_weightsBeforeReplica.Remove(load.JobId, out var early)) TakeWeights(job, early);
+    }
+
+    /// <summary>
+    /// The job released its replica: its model goes from the compute actors and its data set from
+    /// the cache, unless another replica on this node uses the same data (by content hash).
+    /// </summary>
+    private void OnDrop(DropReplica d)
+    {
+        _weightsBeforeReplica.Remove(d.JobId);
+        foreach (var c in _compute) c.Tell(new DropModel(d.JobId));
+        if (!_jobs.Remove(d.JobId, out var job)) return;
+        var hash = job.Load.DataHash;
+        if (!_jobs.Values.Any(j => j.Load.DataHash == hash)) _cache.Remove(hash);
     }
 
     private void OnData(JobData d)

@@ -1,9 +1,11 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
+using RnnCluster.Checkpoints;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Protocol;
+using RnnCluster.Transport;
 using RnnCluster.Security;
 
 namespace RnnCluster.Coordinator.Actors;
@@ -29,10 +31,28 @@ public sealed class CoordinatorActor : ReceiveActor
     private readonly Dictionary<string, IActorRef> _jobs = [];
     private readonly HashSet<Address> _unreachable = [];
     private readonly Address? _selfAddress;
+    private readonly CoordinatorCheckpoints? _checkpoints;
+    private readonly CheckpointStore? _store;
+    // Job key -> job id of the jobs that checkpoint: a job started again finds its running self.
+    private readonly Dictionary<string, string> _jobKeys = [];
+    private readonly EndedJobs _ended;
+    private readonly IActorRef _checkpointWriter = ActorRefs.Nobody;
+    private readonly Transfer _transfer = Transfer.For(Context.System);
     private int _jobCounter;
+    private int _predictRoundRobin;
 
-    public CoordinatorActor()
+    /// <param name="retainEndedJobs">How many ended jobs' summaries (status, metrics, final weights) are kept for clients.</param>
+    public CoordinatorActor(CoordinatorCheckpoints? checkpoints = null, int retainEndedJobs = 16)
     {
+        _checkpoints = checkpoints;
+        _store = checkpoints?.CreateStore();
+        _ended = new EndedJobs(retainEndedJobs);
+        if (_store is not null) _checkpointWriter = Context.ActorOf(CheckpointWriter.Props(_store), "checkpoints");
+        Receive<JobEnded>(OnJobEnded);
+        // A node that loads a temporary prediction replica of an ended job asks for the job's data
+        // (LoadReplica carries its hash); PredictOnReplica needs only the request's rows and DropReplica
+        // follows, so the request is ignored: nothing waits for an answer.
+        Receive<NeedJobData>(_ => { });
         // Local mode has no cluster: every worker is in this process and always reachable.
         if (Context.System is ExtendedActorSystem { Provider: ClusterActorRefProvider })
             _selfAddress = Akka.Cluster.Cluster.Get(Context.System).SelfAddress;
@@ -63,7 +83,7 @@ public sealed class CoordinatorActor : ReceiveActor
                 TellJobs();
             }
         });
-        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkerCount(), [.. _jobs.Keys])));
+        Receive<GetClusterStatus>(_ => Sender.Tell(new ClusterStatus(LiveWorkerCount(), [.. _ended.Ids, .. _jobs.Keys])));
         Receive<StartJob>(Start);
         Receive<StopJob>(m => Route(m.JobId, m));
         Receive<GetJobStatus>(m => Route(m.JobId, m));
@@ -74,13 +94,15 @@ public sealed class CoordinatorActor : ReceiveActor
         Receive<PredictRequest>(m => Route(m.JobId, m));
     }
 
-    public static Props Props() => Akka.Actor.Props.Create(() => new CoordinatorActor());
+    public static Props Props(CoordinatorCheckpoints? checkpoints = null, int retainEndedJobs = 16) =>
+        Akka.Actor.Props.Create(() => new CoordinatorActor(checkpoints, retainEndedJobs));
 
     protected override void PreStart()
     {
         if (_selfAddress is not null)
             Akka.Cluster.Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
                 typeof(ClusterEvent.UnreachableMember), typeof(ClusterEvent.ReachableMember), typeof(ClusterEvent.MemberRemoved));
+        if (_store is not null && _checkpoints!.ResumeAllOnStart) ResumeUnfinishedJobs(_store, _checkpoints.Policy);
     }
 
     protected override void PostStop()
@@ -136,9 +158,18 @@ public sealed class CoordinatorActor : ReceiveActor
             // after the validation split; whole batches for a stateful job), so a job that would
             // fail in the JobActor's constructor is rejected here instead of started and lost.
             DataLoader.CheckFits(data, job);
-            var id = $"{Sanitize(job.Name)}-{++_jobCounter}";
-            var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber), $"job-{id}");
+            var checkpointing = CheckpointingFor(job, data);
+            if (checkpointing is not null && _jobKeys.TryGetValue(checkpointing.Key, out var running) && _jobs.TryGetValue(running, out var runningActor))
+            {
+                // The same job on the same data is already running (resumed when this coordinator started): follow that one.
+                if (start.Subscriber is not null) runningActor.Tell(new SubscribeToJob(running, start.Subscriber), ActorRefs.NoSender);
+                Sender.Tell(new JobStarted(running));
+                return;
+            }
+            var id = checkpointing?.Resume?.JobId is { } resumedId && IsFree(resumedId) ? resumedId : NewJobId(job.Name);
+            var actor = Context.ActorOf(JobActor.Props(id, job, data, LiveWorkers(), start.Subscriber, checkpointing), $"job-{id}");
             _jobs[id] = actor;
+            if (checkpointing is not null) _jobKeys[checkpointing.Key] = id;
             _log.Info("job {0} started: {1} rows, {2} workers live", id, start.X.Shape[0], LiveWorkerCount());
             Sender.Tell(new JobStarted(id));
         }
@@ -148,10 +179,86 @@ public sealed class CoordinatorActor : ReceiveActor
         }
     }
 
+    private string NewJobId(string name)
+    {
+        string id;
+        do id = $"{Sanitize(name)}-{++_jobCounter}";
+        while (!IsFree(id));
+        return id;
+    }
+
+    /// <summary>No running job has the id, and no ended one (whose actor may still be stopping) had it.</summary>
+    private bool IsFree(string id) => !_jobs.ContainsKey(id) && !_ended.Contains(id);
+
+    /// <summary>With a checkpoint folder: the job's key, and its newest readable checkpoint to resume from.</summary>
+    private JobCheckpointing? CheckpointingFor(JobSpec job, Dataset data)
+    {
+        if (_store is null) return null;
+        var hash = JobKey.DataHash(data);
+        var key = JobKey.Of(job.Name, job.ToJson(), hash);
+        var snapshot = _store.Latest(key, w => _log.Warning("{0}", w));
+        return new JobCheckpointing(_store, _checkpoints!.Policy, key, hash, snapshot) { Writer = _checkpointWriter };
+    }
+
+    private void ResumeUnfinishedJobs(CheckpointStore store, CheckpointPolicy policy)
+    {
+        foreach (var r in CheckpointScan.Unfinished(store, policy, w => _log.Warning("{0}", w)))
+        {
+            var id = r.Checkpointing.Resume!.JobId is { } old && IsFree(old) ? old : NewJobId(r.Job.Name);
+            _jobs[id] = Context.ActorOf(JobActor.Props(id, r.Job, r.Data, LiveWorkers(), null, r.Checkpointing with { Writer = _checkpointWriter }), $"job-{id}");
+            _jobKeys[r.Checkpointing.Key] = id;
+            _log.Info("job {0} resumed from {1}", id, store.JobDirectory(r.Checkpointing.Key));
+        }
+    }
+
     private void Route(string jobId, object message)
     {
         if (_jobs.TryGetValue(jobId, out var job)) job.Forward(message);
+        else if (_ended.TryGet(jobId, out var summary)) AnswerEnded(summary, message);
         else Sender.Tell(new UnknownJob(jobId));
+    }
+
+    /// <summary>A job ended: its summary answers from now on, and the job actor (data, buffers) goes.</summary>
+    private void OnJobEnded(JobEnded ended)
+    {
+        var id = ended.Summary.Status.JobId;
+        _jobs.Remove(id);
+        foreach (var key in _jobKeys.Where(p => p.Value == id).Select(p => p.Key).ToList()) _jobKeys.Remove(key);
+        _ended.Add(ended.Summary);
+        // After every request this coordinator routed to it: those come back here and are answered from the summary.
+        Sender.Tell(PoisonPill.Instance);
+    }
+
+    private void AnswerEnded(JobSummary summary, object message)
+    {
+        switch (message)
+        {
+            case SubscribeToJob s:
+                foreach (var e in EndedJobs.Replay(summary)) _transfer.Tell(s.Subscriber, e, Self);
+                Sender.Tell(new Subscribed(summary.Status.JobId));
+                break;
+            case SetWeights w:
+                if (EndedJobs.SetWeights(summary, w, out var problem) is { } changed)
+                {
+                    _ended.Update(changed);
+                    _transfer.Tell(Sender, new WeightsReply(changed.Status.JobId, changed.Status.WeightsVersion, changed.Weights()), Self);
+                }
+                else Sender.Tell(new RequestFailed(problem));
+                break;
+            case PredictRequest p:
+                var workers = LiveWorkers();
+                if (workers.Count == 0)
+                {
+                    Sender.Tell(new RequestFailed($"job {summary.Status.JobId}: no workers are up to predict"));
+                    break;
+                }
+                var worker = workers[_predictRoundRobin++ % workers.Count].Node;
+                foreach (var m in EndedJobs.PredictionOnTemporaryReplica(summary, p, Sender)) _transfer.Tell(worker, m, Self);
+                break;
+            default:
+                if (EndedJobs.Answer(summary, message, LiveWorkerCount()) is { } reply) _transfer.Tell(Sender, reply, Self);
+                break;
+        }
     }
 
     private void TellJobs()

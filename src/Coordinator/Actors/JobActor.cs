@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using RnnCluster.Checkpoints;
 using RnnCluster.Jobs;
 using RnnCluster.Model;
 using RnnCluster.Numerics;
@@ -22,7 +23,7 @@ internal sealed record WorkersChanged(IReadOnlyList<WorkerNodeRef> Workers) : IN
 /// Results for another job, an old step or an unknown shard are logged and ignored. It runs on
 /// its own pinned dispatcher so aggregation never holds up other actors' threads.
 /// </summary>
-public sealed class JobActor : ReceiveActor, IWithUnboundedStash
+public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
 {
     private sealed record NextStep : INoSerializationVerificationNeeded
     {
@@ -105,7 +106,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
 
     public IStash Stash { get; set; } = null!;
 
-    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber)
+    public JobActor(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber, JobCheckpointing? checkpointing = null)
     {
         _jobId = jobId;
         _clock = new(jobId);
@@ -156,11 +157,12 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             _subscribers.Add(subscriber);
             Context.Watch(subscriber);
         }
+        SetUpCheckpoints(checkpointing, subscriber);
         OnWorkersChanged(workers);
     }
 
-    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber = null) =>
-        Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
+    public static Props Props(string jobId, JobSpec job, Dataset data, IReadOnlyList<WorkerNodeRef> workers, IActorRef? subscriber = null, JobCheckpointing? checkpointing = null) =>
+        Akka.Actor.Props.Create(() => new JobActor(jobId, job, data, workers, subscriber, checkpointing)).WithDispatcher(Hosting.AkkaConfig.JobDispatcher);
 
     /// <summary>
     /// A bug in a handler must not restart the job from step 0 with stale state (the default
@@ -180,7 +182,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         }
     }
 
-    private bool Busy => _inflight.Count > 0 || _evaluation.Length > 0;
+    private bool Busy => _inflight.Count > 0 || _evaluation.Length > 0 || _holdForCheckpoint;
 
     /// <summary>Changes to states and weights wait for the step in flight to finish.</summary>
     private void OnBoundary(Action apply)
@@ -209,7 +211,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             _transfer.Tell(w, new LoadReplica(_jobId, _network.Spec.ToJson(), _job.Loss, _job.FromLogits, _dataHash), Self);
         // After each node's LoadReplica (order per destination holds); serialized once for all of them.
         if (added.Count > 0) _transfer.Tell(added, weights, Self);
-        if (_state == JobState.WaitingForWorkers && WorkerCount >= (_step == 0 ? _job.MinWorkers : 1))
+        if (_state == JobState.WaitingForWorkers && WorkerCount >= (_step == _startStep ? _job.MinWorkers : 1))
         {
             _log.Info("job {0}: running on {1} worker(s) on {2} node(s)", _jobId, WorkerCount, _workers.Count);
             _state = JobState.Running;
@@ -244,6 +246,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         _subscribers.Add(s.Subscriber);
         Context.Watch(s.Subscriber);
+        ReplayHistory(s.Subscriber);
         if (_state == JobState.Finished) _transfer.Tell(s.Subscriber, new JobFinished(_jobId, _version, NamedWeights()), Self);
         if (_state is JobState.Failed or JobState.Stopped) _transfer.Tell(s.Subscriber, new JobFailed(_jobId, _error ?? "stopped"), Self);
         Sender.Tell(new Subscribed(_jobId));
@@ -371,6 +374,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
         _batchIndex++;
         _ranges = null;
         _stepNodes.Clear();
+        CheckpointIfDue(epochEnded: false);
         Stash.UnstashAll();
         Self.Tell(NextStep.Instance);
     }
@@ -441,15 +445,18 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         double loss = _epochLossSum / Math.Max(1, _epochRows);
         _epochLosses.Add(loss);
+        _history.Add(new EpochRecord(_epoch, loss, validationLoss, metrics));
         Publish(new EpochCompleted(_jobId, _epoch, _job.Epochs, loss, validationLoss, metrics));
         if (_stateTable is not null && _job.States.Reset == StateReset.EachEpoch) _stateTable.Reset(null, null, null);
         _epoch++;
         _batchIndex = 0;
         _epochLossSum = 0;
         _epochRows = 0;
+        CheckpointIfDue(epochEnded: true);
         if (_epoch == _job.Epochs)
         {
-            End(JobState.Finished, null);
+            // Finished once the last checkpoint is on disk: a restart never runs a finished job again.
+            AfterCheckpoints(() => End(JobState.Finished, null));
             return;
         }
         _order = _plan.Order(_epoch);
@@ -461,6 +468,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
     {
         _state = state;
         _error = error;
+        CheckpointEnd(state, error);
         _inflight.Clear();
         _stepNodes.Clear();
         _evaluation = [];
@@ -475,7 +483,7 @@ public sealed class JobActor : ReceiveActor, IWithUnboundedStash
             _log.Warning("job {0}: {1}", _jobId, error);
             Publish(new JobFailed(_jobId, error ?? state.ToString()));
         }
-        Stash.UnstashAll();
+        Release();
     }
 
     private void ApplyReset(ResetStates r)

@@ -8,7 +8,9 @@ namespace RnnCluster.Coordinator.Cli;
 /// <summary>
 /// <c>rnncluster coordinator [--host H] [--port P] [--public-hostname N] [--seed ADDRESS]...</c>:
 /// runs a coordinator node (the coordinator singleton, its proxy, the clients' receptionist) until
-/// Ctrl-C or SIGTERM. Without seeds it starts a new cluster by joining itself.
+/// Ctrl-C or SIGTERM. Without seeds it starts a new cluster by joining itself. With
+/// <c>--checkpoint-dir DIR</c> jobs checkpoint there, and the coordinator resumes every unfinished
+/// job it finds in DIR when it starts.
 /// </summary>
 public static class CoordinatorCommand
 {
@@ -21,22 +23,26 @@ public static class CoordinatorCommand
     public static Command Create()
     {
         var node = new NodeCommandLine(AkkaCluster.DefaultCoordinatorPort);
+        var checkpoints = new CheckpointArguments(fresh: false);
         var command = new Command("coordinator", Description);
         node.AddTo(command);
+        checkpoints.AddTo(command);
         var httpPort = Http.HttpCommandLine.PortOption();
         command.Add(httpPort);
-        command.SetAction((result, _) => RunAsync(node.Read(result), node.ReadLogLevel(result), result.GetValue(httpPort)));
+        command.SetAction((result, _) => RunAsync(node.Read(result), node.ReadLogLevel(result), checkpoints.Read(result, resumeAllOnStart: true),
+            result.GetValue(httpPort)));
         return command;
     }
 
-    private static async Task<int> RunAsync(NodeOptions node, Microsoft.Extensions.Logging.LogLevel level, int? httpPort)
+    private static async Task<int> RunAsync(NodeOptions node, Microsoft.Extensions.Logging.LogLevel level, Actors.CoordinatorCheckpoints? checkpoints,
+        int? httpPort)
     {
         node.CheckPortIsFree();
         using var logs = NodeLogging.CreateConsoleFactory(level, toStandardError: false);
         CoordinatorNode coordinator;
         try
         {
-            coordinator = CoordinatorNode.Start(AkkaCluster.Node(node, AkkaCluster.CoordinatorRole, NodeLogging.AkkaLevel(level)), logs);
+            coordinator = CoordinatorNode.Start(AkkaCluster.Node(node, AkkaCluster.CoordinatorRole, NodeLogging.AkkaLevel(level)), logs, checkpoints);
         }
         catch (Exception e) when (e is not NodeOptionsException)
         {

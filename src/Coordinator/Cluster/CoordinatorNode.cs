@@ -40,7 +40,8 @@ public sealed class CoordinatorNode : IAsyncDisposable
     /// coordinator). Without seed nodes in the configuration it joins itself: the first node of a
     /// new cluster.
     /// </summary>
-    public static CoordinatorNode Start(Config config, ILoggerFactory? loggerFactory = null)
+    /// <param name="checkpoints">Where jobs checkpoint; the singleton resumes every unfinished job found there when it starts.</param>
+    public static CoordinatorNode Start(Config config, ILoggerFactory? loggerFactory = null, Actors.CoordinatorCheckpoints? checkpoints = null)
     {
         var system = AkkaCluster.Create(AkkaCluster.SystemName, config, loggerFactory);
         try
@@ -50,7 +51,7 @@ public sealed class CoordinatorNode : IAsyncDisposable
             if (!cluster.SelfRoles.Contains(AkkaCluster.CoordinatorRole))
                 throw new NodeOptionsException($"a coordinator node needs the role '{AkkaCluster.CoordinatorRole}' (akka.cluster.roles)");
             system.ActorOf(ClusterSingletonManager.Props(
-                    CoordinatorActor.Props(),
+                    CoordinatorActor.Props(checkpoints),
                     PoisonPill.Instance,
                     ClusterSingletonManagerSettings.Create(system).WithRole(AkkaCluster.CoordinatorRole).WithSingletonName(AkkaCluster.SingletonName)),
                 AkkaCluster.SingletonManagerName);

@@ -45,7 +45,20 @@ public interface IOptimizer
 
     /// <summary>Clips <paramref name="gradients"/> (in place) as the spec asks, then updates <paramref name="parameters"/>.</summary>
     void Step(Span<float> parameters, Span<float> gradients);
+
+    /// <summary>A copy of everything the next updates depend on: the step count and the moment slots.</summary>
+    OptimizerState GetState();
+
+    /// <summary>Continues from a state taken with <see cref="GetState"/> (a checkpoint): the next steps give the same bits.</summary>
+    void SetState(OptimizerState state);
 }
+
+/// <summary>
+/// An optimizer's state between steps: <see cref="Iterations"/> updates done and its two moment
+/// slots over the flat parameter vector (Adam: m and v; RMSprop: v and the momentum; SGD: the
+/// momentum and an unused slot), empty before the first step.
+/// </summary>
+public sealed record OptimizerState(long Iterations, float[] Slot1, float[] Slot2);
 
 public abstract class OptimizerBase(OptimizerSpec spec) : IOptimizer
 {
@@ -70,6 +83,18 @@ public abstract class OptimizerBase(OptimizerSpec spec) : IOptimizer
         Clipping.Apply(gradients, Spec.ClipNorm, Spec.ClipValue);
         Iterations++;
         Update(parameters, gradients, Iterations);
+    }
+
+    public OptimizerState GetState() => new(Iterations, (float[])Slot1.Clone(), (float[])Slot2.Clone());
+
+    public void SetState(OptimizerState state)
+    {
+        if (state.Iterations < 0) throw new ModelException($"optimizer state: {state.Iterations} iterations");
+        if (state.Slot1.Length != state.Slot2.Length)
+            throw new ModelException($"optimizer state: slots of {state.Slot1.Length} and {state.Slot2.Length} values");
+        Iterations = state.Iterations;
+        Slot1 = (float[])state.Slot1.Clone();
+        Slot2 = (float[])state.Slot2.Clone();
     }
 
     protected abstract void Update(Span<float> w, ReadOnlySpan<float> g, long t);

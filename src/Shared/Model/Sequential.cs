@@ -195,10 +195,13 @@ public sealed class Sequential
     /// out for validation, optionally resetting stateful states at each epoch's end.
     /// <paramref name="initialStates"/>: per-row initial states, one (rows, units) tensor per state
     /// slot, gathered with each batch (Keras's initial_state fed as data).
+    /// <paramref name="checkpoint"/>: checkpoints in a folder, as <c>rnncluster train --checkpoint-dir</c>
+    /// writes them; a later Fit of the same model, arguments and data continues from the newest one
+    /// and ends with the same weights, bit for bit, as an uninterrupted Fit (see <see cref="FitCheckpoints"/>).
     /// </summary>
     public History Fit(Tensor x, Tensor y, int batchSize = 32, int epochs = 1, bool? shuffle = null,
         double validationSplit = 0, bool resetStatesEachEpoch = false, Action<int, double>? onEpoch = null,
-        IReadOnlyList<Tensor>? initialStates = null)
+        IReadOnlyList<Tensor>? initialStates = null, Checkpoints.FitCheckpoint? checkpoint = null)
     {
         var (loss, _) = RequireCompiled();
         var (rows, timesteps) = Prepare(x);
@@ -214,11 +217,14 @@ public sealed class Sequential
         var losses = new List<double>();
         var validation = new List<double>();
         var batchX = new Dictionary<int, (Tensor X, Tensor Y)>();
-        for (int epoch = 0; epoch < epochs; epoch++)
+        var checkpoints = checkpoint is null ? null
+            : new Checkpoints.FitCheckpoints(this, checkpoint, x, y, initialStates, batchSize, $"{batchSize} {epochs} {plan.Shuffle} {validationSplit:R} {resetStatesEachEpoch}");
+        var (startEpoch, startBatch, resumedSum) = checkpoints?.Resume(losses, validation) ?? (0, 0, 0.0);
+        for (int epoch = startEpoch; epoch < epochs; epoch++)
         {
             var order = plan.Order(epoch);
-            double sum = 0;
-            for (int i = 0; i < plan.BatchesPerEpoch; i++)
+            double sum = epoch == startEpoch ? resumedSum : 0;
+            for (int i = epoch == startEpoch ? startBatch : 0; i < plan.BatchesPerEpoch; i++)
             {
                 var batchRows = plan.Batch(order, i);
                 if (!batchX.TryGetValue(batchRows.Length, out var buffers))
@@ -236,11 +242,13 @@ public sealed class Sequential
                     }
                 }
                 sum += TrainOnBatch(buffers.X, buffers.Y, states) * batchRows.Length;
+                checkpoints?.AfterStep(epoch, i + 1, sum, Math.Min((i + 1) * batchSize, trainRows), losses, validation);
             }
             losses.Add(sum / trainRows);
             if (valX is not null && valY is not null)
                 validation.Add(Evaluate(valX, valY, batchSize, initialStates?.Select(s => Rows.Slice(s, trainRows, validationRows)).ToList()));
             if (resetStatesEachEpoch) ResetStates();
+            checkpoints?.AfterEpoch(epoch + 1, epochs, losses, validation);
             onEpoch?.Invoke(epoch, losses[^1]);
         }
         return new History(losses, validation);
@@ -270,6 +278,17 @@ public sealed class Sequential
     }
 
     internal IReadOnlyList<Tensor?> LayerStates(int layerIndex) => [.. SlotsOf(layerIndex).Select(k => _states[k])];
+
+    /// <summary>Every state slot's carried state (null: zeros), for checkpoints.</summary>
+    internal IReadOnlyList<Tensor?> CarriedStates => _states;
+
+    /// <summary>Restores carried states taken with <see cref="CarriedStates"/> (a checkpoint) for a stateful batch of <paramref name="batch"/>.</summary>
+    internal void RestoreCarriedStates(IReadOnlyList<Tensor?> states, int batch)
+    {
+        if (states.Count != _states.Length) throw new ModelException($"expected {_states.Length} carried states, got {states.Count}");
+        _statefulBatch = batch;
+        for (int k = 0; k < _states.Length; k++) _states[k] = states[k]?.Clone();
+    }
 
     /// <summary>Weights by Keras name and shape, in layer order.</summary>
     public IReadOnlyList<KeyValuePair<string, Tensor>> GetWeights() => NamedWeights.FromFlat(Network, _parameters);

@@ -267,6 +267,9 @@ internal sealed class FakeWorker(TestProbe probe, string name)
         }
         if (m is not null) throw new Xunit.Sdk.XunitException($"{Name}: expected no message, got {m}");
     }
+
+    /// <summary>An ended job releases its replica on this worker.</summary>
+    public void ExpectDropReplica(string jobId) => Assert.Equal(jobId, Probe.ExpectMsg<DropReplica>(ActorTestSupport.Wait).JobId);
 }
 
 /// <summary>An actor of a system without a TestKit (local mode) that hands every job event to a channel.</summary>

@@ -550,7 +550,11 @@ public sealed class JobActorTests : TestKit
         var failed = subscriber.ExpectMsg<JobFailed>(Wait);
         Assert.Equal(first, failed.JobId);
         Assert.Contains("w2: out of memory", failed.Reason);
-        foreach (var w in workers) w.ExpectNoShard();
+        foreach (var w in workers)
+        {
+            w.ExpectDropReplica(first);
+            w.ExpectNoShard();
+        }
 
         coordinator.Tell(new GetJobStatus(first), TestActor);
         var status = ExpectMsg<JobStatus>(Wait);
@@ -591,7 +595,11 @@ public sealed class JobActorTests : TestKit
         var failed = subscriber.ExpectMsg<JobFailed>(Wait);
         Assert.Equal($"shard 1 of step 0: a shard returned 2 states; the model has {StatefulSlots.Length}", failed.Reason);
         // Not restarted from scratch: no new replica, no new step 0.
-        foreach (var w in workers) w.ExpectNoShard();
+        foreach (var w in workers)
+        {
+            w.ExpectDropReplica("bad-states");
+            w.ExpectNoShard();
+        }
         actor.Tell(new GetJobStatus("bad-states"), TestActor);
         Assert.Equal(JobState.Failed, ExpectMsg<JobStatus>(Wait).State);
     }
@@ -666,6 +674,7 @@ public sealed class JobActorTests : TestKit
         foreach (var w in workers)
         {
             w.ExpectWeights(1);
+            w.ExpectDropReplica("stop");
             w.ExpectNoShard();
         }
         actor.Tell(new GetJobStatus("stop"), TestActor);

@@ -116,6 +116,26 @@ public sealed class NodeTests() : TestKit(ConfigurationFactory.ParseString("rnnc
     }
 
     [Fact]
+    public void Dropping_the_last_replica_that_uses_a_data_set_evicts_it_from_the_nodes_cache()
+    {
+        var (job, data, _, _) = Setup();
+        var node = Sys.ActorOf(NodeActor.Props(new ManagedKernels(), 1, null), "node-evict");
+        node.Tell(Load("a", job, data), TestActor);
+        var need = ExpectMsg<NeedJobData>(Wait);
+        node.Tell(new JobData("a", need.DataHash, data.X, data.Y, data.InitialStates), TestActor);
+        // A second replica on the same data: dropping the first keeps the data for it.
+        node.Tell(Load("b", job, data), TestActor);
+        node.Tell(new DropReplica("a"), TestActor);
+        node.Tell(Load("c", job, data), TestActor);
+        ExpectNoMsg(Quiet);
+        // The last replicas on that data go: the next job on it asks for the data again.
+        node.Tell(new DropReplica("b"), TestActor);
+        node.Tell(new DropReplica("c"), TestActor);
+        node.Tell(Load("d", job, data), TestActor);
+        Assert.Equal(need.DataHash, ExpectMsg<NeedJobData>(Wait).DataHash);
+    }
+
+    [Fact]
     public void A_block_waits_for_its_weights_and_adds_its_childrens_results_after_its_own_even_when_they_come_first()
     {
         var (job, data, network, weights) = Setup();
@@ -185,7 +205,8 @@ public sealed class NodeTests() : TestKit(ConfigurationFactory.ParseString("rnnc
         // The next weights go to the job's two children only, with the tree for node 0 to pass them on.
         var w0 = nodes[0].ExpectWeights(1);
         nodes[1].ExpectWeights(1);
-        nodes[2].Probe.ExpectNoMsg(Quiet);
+        // Node 2 gets no weights from the job; the job's one step was its last, so it ends and releases every node's replica.
+        nodes[2].ExpectDropReplica("t");
         Assert.Equal([-1, -1, 0], w0.Parents);
         Assert.Equal(nodes.Select(n => n.Ref), w0.Tree);
         // SGD with learning rate 1: w1 = w0 - (2 + 6) / 8 per weight.
