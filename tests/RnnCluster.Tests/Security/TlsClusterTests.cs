@@ -41,12 +41,13 @@ public sealed class TlsClusterTests(TlsClusterFixture fixture, ITestOutputHelper
             var tlsOut = Path.Combine(root.FullName, "tls");
             var plainOut = Path.Combine(root.FullName, "plain");
             var job = ProcessCluster.RunToEndAsync(JobTimeout, "rnncluster",
-                "submit", "--contact", fixture.Contact, "--tls-dir", Certificates.Client, "--epochs", "40", "--seed", "7", "--out", tlsOut);
+                "submit", "--contact", fixture.Contact, "--tls-dir", Certificates.Client, "--epochs", "300", "--seed", "7", "--out", tlsOut);
             var started = DateTime.UtcNow;
 
             // While the job runs: each stranger is refused quickly, with one line naming why. (How
             // long the job runs depends on the machine's load; the first refusal, a plain client
-            // knocking on the TLS port, must end while it still runs.)
+            // knocking on the TLS port, takes its 5 s timeout and must end while the job still runs:
+            // 300 epochs last about 18 s on an idle 2-core machine, 40 were over in 3 s.)
             await Refused(["status", "--contact", fixture.Contact, "--timeout", "5"], "speaks TLS and this client does not");
             if (job.IsCompleted)
             {
@@ -66,10 +67,10 @@ public sealed class TlsClusterTests(TlsClusterFixture fixture, ITestOutputHelper
             var tls = await job;
             output.WriteLine($"submit ({tls.Elapsed.TotalSeconds:0.0} s):\n{tls.Output}{tls.Error}");
             Assert.True(tls.ExitCode == 0, $"submit exited with {tls.ExitCode}: {tls.Error}");
-            Assert.Contains("epoch 40/40  loss", tls.Output);
+            Assert.Contains("epoch 300/300  loss", tls.Output);
 
             var plain = await ProcessCluster.RunToEndAsync(JobTimeout, "rnncluster",
-                "train", "--workers", "1", "--epochs", "40", "--seed", "7", "--math", "managed", "--out", plainOut);
+                "train", "--workers", "1", "--epochs", "300", "--seed", "7", "--math", "managed", "--out", plainOut);
             Assert.True(plain.ExitCode == 0, $"train exited with {plain.ExitCode}: {plain.Error}");
             var expected = WeightsFile.Load(Path.Combine(plainOut, "weights.npz"));
             var actual = WeightsFile.Load(Path.Combine(tlsOut, "weights.npz"));
