@@ -137,14 +137,17 @@ public sealed class CoordinatorActor : ReceiveActor
             _log.Error("refused worker node {0}: {1}", node.Path, verdict.Refusal);
             return;
         }
-        if (!_workers.Any(w => w.Node.Equals(node)))
+        bool added = !_workers.Any(w => w.Node.Equals(node));
+        if (added)
         {
             _workers.Add(new WorkerNodeRef(node, workers));
             Context.Watch(node);
             _log.Info("node {0} registered with {1} worker(s) ({2} live)", node.Path, workers, LiveWorkerCount());
-            TellJobs();
         }
+        // The acknowledgement goes out before the jobs hear of the node, so it reaches the node
+        // before any job's LoadReplica does (messages from two senders have no order otherwise).
         node.Tell(new WorkerRegistered(LiveWorkerCount()));
+        if (added) TellJobs();
     }
 
     private void Start(StartJob start)

@@ -192,7 +192,11 @@ public sealed class HttpApiTests(HttpFixture f) : IClassFixture<HttpFixture>
 
         // Oversized: declared (Content-Length) and streamed (chunked, no length) both get 413.
         var big = new byte[HttpFixture.UploadLimit + 1];
-        var (s9, e9) = await ErrorOf(await f.Http.PutAsync("/api/jobs/nope/weights", new ByteArrayContent(big)));
+        // Declared lengths are sent with Expect: 100-continue, as a careful client does: the server
+        // refuses on the header, before the body, and the client never writes into a closed socket.
+        var put = new HttpRequestMessage(HttpMethod.Put, "/api/jobs/nope/weights") { Content = new ByteArrayContent(big) };
+        put.Headers.ExpectContinue = true;
+        var (s9, e9) = await ErrorOf(await f.Http.SendAsync(put));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, s9);
         Assert.Contains($"limit is {HttpFixture.UploadLimit} bytes", e9);
         var chunked = new StreamContent(new MemoryStream(big));
@@ -209,7 +213,9 @@ public sealed class HttpApiTests(HttpFixture f) : IClassFixture<HttpFixture>
         }
         catch (HttpRequestException) { }
         using var form = new MultipartFormDataContent { { new StringContent("{}"), "job" }, { new ByteArrayContent(big), "data", "big.npz" } };
-        var (s11, _) = await ErrorOf(await f.Http.PostAsync("/api/jobs", form));
+        var upload = new HttpRequestMessage(HttpMethod.Post, "/api/jobs") { Content = form };
+        upload.Headers.ExpectContinue = true;
+        var (s11, _) = await ErrorOf(await f.Http.SendAsync(upload));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, s11);
 
         var cluster = await f.GetJsonAsync("/api/cluster");
