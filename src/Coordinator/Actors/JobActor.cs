@@ -124,7 +124,8 @@ public sealed partial class JobActor : ReceiveActor, IWithUnboundedStash
         _order = _plan.Order(0);
         if (job.IsStateful) _stateTable = new StateTable(_network.StateSlots, job.BatchSize);
         _shardsCarryStates = _stateTable is not null || job.States.Policy == StatePolicyKind.FromData;
-        _dataHash = Worker.DatasetHash.Of(data);
+        // Checkpointing hashed the data already to find the job's folder: the same hash, not a second pass.
+        _dataHash = checkpointing?.DataHash ?? DatasetHash.Of(data);
         _fanOut = Context.System.Settings.Config.GetInt("rnncluster.tree.fan-out", DefaultFanOut);
         if (_fanOut < 1) throw new ArgumentException($"rnncluster.tree.fan-out must be at least 1, got {_fanOut}");
         _gradientSum = new float[_parameters.Length];

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using RnnCluster.Jobs;
@@ -24,23 +23,8 @@ public static class JobKey
         return $"{Sanitize(name)}-{Convert.ToHexStringLower(sha.GetHashAndReset())[..16]}";
     }
 
-    /// <summary>The SHA-256 (hex) of the data's tensors, shapes included.</summary>
-    public static string DataHash(Dataset data)
-    {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Append(sha, data.X);
-        Append(sha, data.Y);
-        sha.AppendData(BitConverter.GetBytes(data.InitialStates.Count));
-        foreach (var s in data.InitialStates) Append(sha, s);
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
-    }
-
-    private static void Append(IncrementalHash sha, Tensor t)
-    {
-        sha.AppendData(BitConverter.GetBytes(t.Rank));
-        foreach (var d in t.Shape) sha.AppendData(BitConverter.GetBytes(d));
-        sha.AppendData(MemoryMarshal.AsBytes(t.Data.AsSpan()));
-    }
+    /// <summary>The data's content hash, the one its nodes know it by (<see cref="DatasetHash"/>).</summary>
+    public static string DataHash(Dataset data) => DatasetHash.Of(data);
 
     private static string Sanitize(string name)
     {
